@@ -1,0 +1,221 @@
+"""Memory, in bytes, of what a runtime allocates for a model: weights, KV cache, compute buffers.
+
+The llama.cpp family (llama.cpp, Ollama, LM Studio, KoboldCpp) is modelled on llama.cpp's own
+allocation: per-tensor weight types (gguf_quant), KV cells padded to 256, sliding-window layers
+holding only ``window * n_seq + n_ubatch`` cells, MLA caching the latent, and the graph's
+compute buffer (attention scores without flash attention, the logits of one micro-batch).
+Other runtimes (vLLM, MLX, ExLlama) use the format's bits per weight and their own cache rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from catalog.schemas import Architecture, GgmlType, ModelSpec, QuantPreset
+
+from .gguf_quant import tensor_bytes, tensor_types
+from .tensors import model_tensors
+
+MIB = 1024**2
+GIB = 1024**3
+KV_CELL_PAD = 256  # llama.cpp pads the KV cache size to a multiple of 256 cells
+
+# Bytes per value of a KV cache type: ggml block size / bytes per block.
+KV_TYPES: dict[str, tuple[int, int]] = {
+    "f32": (1, 4), "f16": (1, 2), "bf16": (1, 2), "q8_0": (32, 34), "q5_1": (32, 24),
+    "q5_0": (32, 22), "q4_1": (32, 20), "q4_0": (32, 18), "iq4_nl": (32, 18),
+    "fp8": (1, 1),  # vLLM's fp8 (e4m3/e5m2) cache
+}
+
+
+def pad(n: int, multiple: int) -> int:
+    return (n + multiple - 1) // multiple * multiple
+
+
+def kv_type_bytes(kv_type: str, n_values: int) -> int:
+    block, size = KV_TYPES[kv_type]
+    return n_values // block * size if n_values % block == 0 else n_values * 2
+
+
+@dataclass(frozen=True)
+class WeightsBreakdown:
+    """Weight bytes split the way a layer split places them."""
+
+    per_layer: tuple[int, ...]     # repeating layers, in order
+    token_embd: int                # stays in host memory (the input layer is not offloaded)
+    output: int                    # output head (+ final norm); for tied models a copy of embd
+    vision: int = 0                # vision tower + projector (mmproj), when the model has one
+
+    @property
+    def total(self) -> int:
+        """What the weights occupy on the devices plus host, as loaded."""
+        return sum(self.per_layer) + self.token_embd + self.output + self.vision
+
+    @property
+    def file_bytes(self) -> int:
+        """Tensor data in the GGUF file (a tied output is stored once, as token_embd)."""
+        return sum(self.per_layer) + self.token_embd + self.output_file
+
+    output_file: int = 0
+
+
+@lru_cache(maxsize=4096)
+def gguf_weights(arch: Architecture, ftype: str, ggml: tuple[tuple[str, GgmlType], ...]
+                 ) -> WeightsBreakdown:
+    types = dict(ggml)
+    block_key = tuple(sorted((n, t.block_size) for n, t in types.items()))
+    per_layer = [0] * arch.num_layers
+    token_embd = output = output_file = 0
+    embd_type = None
+    for t, typ in tensor_types(arch, ftype, block_key):
+        b = tensor_bytes(t, types[typ])
+        if t.layer is not None:
+            per_layer[t.layer] += b
+        elif t.name == "token_embd.weight":
+            token_embd = b
+            embd_type = typ
+        else:
+            output += b
+            output_file += b
+    if arch.tied_embeddings and embd_type is not None:
+        # llama.cpp loads the tied matrix twice: on the host as input, on the device as output.
+        output += token_embd
+    return WeightsBreakdown(tuple(per_layer), token_embd, output, 0, output_file)
+
+
+def flat_weights(model: ModelSpec, quant: QuantPreset) -> WeightsBreakdown:
+    """Non-GGUF formats: linear layers at the format's bits, embeddings and norms at 16/32 bits."""
+    arch = model.architecture
+    bits = quant.bits_per_weight or 16
+    per_layer = [0] * arch.num_layers
+    token_embd = output = 0
+    for t in model_tensors(arch):
+        if len(t.ne) == 1 or t.always_f32:
+            b = t.n_elements * 2
+        elif t.layer is None:
+            b = int(t.n_elements * (bits if quant.format == "mlx" else quant.unquantized_bits) / 8)
+        else:
+            b = int(t.n_elements * bits / 8)
+        if t.layer is not None:
+            per_layer[t.layer] += b
+        elif t.name == "token_embd.weight":
+            token_embd = b
+        else:
+            output += b
+    return WeightsBreakdown(tuple(per_layer), token_embd, output, 0, output)
+
+
+def weights(model: ModelSpec, quant: QuantPreset, ggml: dict[str, GgmlType]) -> WeightsBreakdown:
+    if quant.format == "gguf":
+        w = gguf_weights(model.architecture, quant.id, tuple(sorted(ggml.items())))
+    else:
+        w = flat_weights(model, quant)
+    if model.architecture.vision_params_b:
+        # The vision projector ships as an f16 mmproj file next to the GGUF (or inside the repo).
+        vision = int(model.architecture.vision_params_b * 1e9 * 2)
+        w = WeightsBreakdown(w.per_layer, w.token_embd, w.output, vision, w.output_file)
+    return w
+
+
+# ---------------------------------------------------------------------------------------------
+# KV cache
+# ---------------------------------------------------------------------------------------------
+
+
+def is_swa_layer(arch: Architecture, il: int) -> bool:
+    sw = arch.sliding_window
+    if sw is None:
+        return False
+    return sw.pattern == 0 or il % sw.pattern < sw.pattern - 1
+
+
+def kv_dims(arch: Architecture) -> tuple[int, int]:
+    """Values cached per token per layer for K and for V (llama.cpp's n_embd_k_gqa / v_gqa)."""
+    if arch.mla is not None:
+        # llama.cpp caches the compressed latent (kv_lora_rank) plus the shared rope key.
+        return arch.mla.kv_lora_rank + arch.mla.qk_rope_head_dim, arch.mla.kv_lora_rank
+    vhd = arch.value_head_dim or arch.head_dim
+    return arch.num_kv_heads * arch.head_dim, arch.num_kv_heads * vhd
+
+
+@dataclass(frozen=True)
+class KvPlan:
+    cells: int            # cells of a full-attention layer
+    swa_cells: int        # cells of a sliding-window layer
+    per_layer: tuple[int, ...]
+
+    @property
+    def total(self) -> int:
+        return sum(self.per_layer)
+
+
+def llamacpp_kv(arch: Architecture, n_ctx: int, k_type: str, v_type: str, n_seq: int,
+                n_ubatch: int) -> KvPlan:
+    """llama.cpp's KV cache: ``n_ctx`` is the total over all sequences (``-c``), padded."""
+    cells = pad(n_ctx, KV_CELL_PAD)
+    swa_cells = cells
+    if arch.sliding_window is not None:
+        swa_cells = min(cells, pad(arch.sliding_window.window * n_seq + n_ubatch, KV_CELL_PAD))
+    k_dim, v_dim = kv_dims(arch)
+    per_layer = []
+    for il in range(arch.num_layers):
+        c = swa_cells if is_swa_layer(arch, il) else cells
+        per_layer.append(kv_type_bytes(k_type, k_dim * c) + kv_type_bytes(v_type, v_dim * c))
+    return KvPlan(cells, swa_cells, tuple(per_layer))
+
+
+def kv_bytes_per_token(arch: Architecture, kv_type: str = "f16") -> float:
+    """KV bytes one more token of context adds, over the layers that keep every token."""
+    k_dim, v_dim = kv_dims(arch)
+    full_layers = sum(1 for il in range(arch.num_layers) if not is_swa_layer(arch, il))
+    return full_layers * (kv_type_bytes(kv_type, k_dim * 32) + kv_type_bytes(kv_type, v_dim * 32)) / 32
+
+
+def plain_kv(arch: Architecture, n_tokens: int, kv_type: str) -> int:
+    """A cache without padding or windows trimmed to the runtime (vLLM pages, MLX arrays)."""
+    k_dim, v_dim = kv_dims(arch)
+    total = 0
+    for il in range(arch.num_layers):
+        c = n_tokens
+        if is_swa_layer(arch, il) and arch.sliding_window is not None:
+            c = min(n_tokens, arch.sliding_window.window)
+        total += kv_type_bytes(kv_type, k_dim * c) + kv_type_bytes(kv_type, v_dim * c)
+    return total
+
+
+# ---------------------------------------------------------------------------------------------
+# Compute and output buffers (llama.cpp)
+# ---------------------------------------------------------------------------------------------
+
+
+def llamacpp_compute(arch: Architecture, kv: KvPlan, n_ubatch: int, flash_attn: bool) -> int:
+    """The graph allocator's peak for one micro-batch (f32 activations).
+
+    Three phases compete for the peak and ggml-alloc reuses memory between them: attention
+    (without flash attention the n_kv x n_ubatch x n_head score matrix is materialised), the FFN
+    (or the routed experts' activations), and the output head's logits for the micro-batch.
+    """
+    f32 = 4
+    h = arch.hidden_size
+    act = n_ubatch * h * f32
+    n_kv = max(kv.cells, kv.swa_cells) if arch.sliding_window is None or arch.sliding_window.pattern else kv.swa_cells
+    if flash_attn:
+        attn = 0
+    else:
+        attn = n_kv * n_ubatch * arch.num_attention_heads * f32
+    q_width = arch.num_attention_heads * (arch.head_dim if arch.mla is None else
+                                          arch.mla.qk_nope_head_dim + arch.mla.qk_rope_head_dim)
+    attn += n_ubatch * q_width * f32 * 3 + 2 * act
+    if arch.moe is not None:
+        ff = arch.moe.expert_intermediate_size * arch.moe.experts_per_token
+        ffn = n_ubatch * ff * f32 * 3 + n_ubatch * arch.moe.num_experts * f32 + 2 * act
+    else:
+        ffn = n_ubatch * arch.intermediate_size * f32 * 2 + 2 * act
+    logits = n_ubatch * arch.vocab_size * f32 + act
+    return max(attn, ffn, logits)
+
+
+def llamacpp_output(arch: Architecture, n_seq: int) -> int:
+    """Host buffer for the logits of the last token of each sequence."""
+    return arch.vocab_size * 4 * n_seq

@@ -1,0 +1,201 @@
+"""Resolve free text to catalog entries the way people type them in chat.
+
+Order: exact (id, name or alias after normalisation) -> token containment (every word the user
+typed appears in one name of the entry; the entry with the fewest extra words wins, a tie is
+ambiguous) -> fuzzy (rapidfuzz) for did-you-mean. Hardware text may carry a count ("2x 3090",
+"dual 3090", "3090 x2"), a memory option ("m3 max 64gb") and several cards ("3090 + 3060").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from rapidfuzz import fuzz, process
+
+T = TypeVar("T")
+
+_SPLIT_RE = re.compile(r"(?<=[a-z])(?=\d)|(?<=\d)(?=[a-z])")
+_NON_TOKEN_RE = re.compile(r"[^a-z0-9.]+")
+
+
+def normalize(text: str) -> str:
+    """Lower-case and drop everything but letters, digits and dots: 'Llama3.1:70B' -> 'llama3.170b'."""
+    return _NON_TOKEN_RE.sub("", text.lower()).strip(".")
+
+
+def tokens(text: str) -> frozenset[str]:
+    """Words, with letter/digit boundaries split: 'rtx3090' -> {rtx, 3090}; 'a3b' -> {a, 3, b}."""
+    spaced = _NON_TOKEN_RE.sub(" ", text.lower())
+    spaced = _SPLIT_RE.sub(" ", spaced)
+    return frozenset(t.strip(".") for t in spaced.split() if t.strip("."))
+
+
+@dataclass(frozen=True)
+class Match(Generic[T]):
+    """The outcome of a lookup: one entry, or candidates to choose from, or suggestions."""
+
+    query: str
+    entry: T | None = None
+    candidates: tuple[T, ...] = ()
+    suggestions: tuple[str, ...] = ()
+
+    @property
+    def found(self) -> bool:
+        return self.entry is not None
+
+    @property
+    def ambiguous(self) -> bool:
+        return self.entry is None and bool(self.candidates)
+
+
+@dataclass
+class _Row(Generic[T]):
+    entry: T
+    key: str
+    label: str
+    names: list[str]
+    name_keys: list[str] = field(default_factory=list)
+    name_tokens: list[frozenset[str]] = field(default_factory=list)
+
+
+class Index(Generic[T]):
+    """A lookup index over one kind of entry (models, hardware, glossary terms ...)."""
+
+    def __init__(self, entries: Iterable[T], key: Callable[[T], str],
+                 names: Callable[[T], list[str]], label: Callable[[T], str]) -> None:
+        self._rows: list[_Row[T]] = []
+        self._exact: dict[str, list[_Row[T]]] = {}
+        for e in entries:
+            all_names = [key(e), *names(e)]
+            row = _Row(e, key(e), label(e), all_names)
+            row.name_keys = [normalize(n) for n in all_names]
+            row.name_tokens = [tokens(n) for n in all_names]
+            self._rows.append(row)
+            for k in set(row.name_keys):
+                self._exact.setdefault(k, []).append(row)
+        self._choices = {i: " | ".join(r.names) for i, r in enumerate(self._rows)}
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def resolve(self, query: str, limit: int = 5) -> Match[T]:
+        q = query.strip()
+        if not q:
+            return Match(query, suggestions=tuple(r.label for r in self._rows[:limit]))
+        exact = self._exact.get(normalize(q), [])
+        if len(exact) == 1:
+            return Match(query, entry=exact[0].entry)
+        if len(exact) > 1:
+            return Match(query, candidates=tuple(r.entry for r in exact[:limit]))
+        contained = self._contained(tokens(q))
+        if contained:
+            best = contained[0][0]
+            tied = [r for extra, r in contained if extra == best]
+            if len(tied) == 1:
+                return Match(query, entry=tied[0].entry)
+            return Match(query, candidates=tuple(r.entry for _, r in contained[:limit]))
+        return Match(query, suggestions=tuple(self.suggest(q, limit)))
+
+    def _contained(self, q_tokens: frozenset[str]) -> list[tuple[int, _Row[T]]]:
+        if not q_tokens:
+            return []
+        found: list[tuple[int, _Row[T]]] = []
+        for row in self._rows:
+            extras = [len(t - q_tokens) for t in row.name_tokens if q_tokens <= t]
+            if extras:
+                found.append((min(extras), row))
+        found.sort(key=lambda p: (p[0], len(p[1].key)))
+        return found
+
+    def suggest(self, query: str, limit: int = 5) -> list[str]:
+        """Did-you-mean labels, best first."""
+        hits = process.extract(query.lower(), self._choices, scorer=fuzz.WRatio,
+                               processor=str.lower, limit=limit, score_cutoff=50)
+        return [self._rows[i].label for _, _, i in hits]
+
+    def complete(self, prefix: str, limit: int = 25) -> list[T]:
+        """Autocomplete: entries whose names start with, or whose words start with, the prefix."""
+        p_key = normalize(prefix)
+        if not p_key:
+            return [r.entry for r in self._rows[:limit]]
+        p_tokens = tokens(prefix)
+        scored: list[tuple[int, int, _Row[T]]] = []
+        for row in self._rows:
+            score = 0
+            for k, toks in zip(row.name_keys, row.name_tokens):
+                if k == p_key:
+                    score = 3
+                    break
+                if k.startswith(p_key):
+                    score = max(score, 2)
+                elif score < 1 and all(any(t.startswith(pt) for t in toks) for pt in p_tokens):
+                    score = 1
+            if score:
+                scored.append((-score, len(row.key), row))
+        scored.sort(key=lambda s: (s[0], s[1]))
+        out = [r.entry for _, _, r in scored[:limit]]
+        if len(out) < limit and len(p_key) >= 3:
+            seen = {id(e) for e in out}
+            for label in self.suggest(prefix, limit):
+                for row in self._rows:
+                    if row.label == label and id(row.entry) not in seen:
+                        out.append(row.entry)
+                        seen.add(id(row.entry))
+        return out[:limit]
+
+
+# ---------------------------------------------------------------------------------------------
+# Hardware set-ups: counts, memory options, several cards
+# ---------------------------------------------------------------------------------------------
+
+_COUNT_PATTERNS = [
+    re.compile(r"^\s*(\d+)\s*[x×*]\s*(.+)$", re.I),      # 2x 3090, 2 x 3090, 2*3090
+    re.compile(r"^(.+?)\s*[x×*]\s*(\d+)\s*$", re.I),      # 3090 x2
+    re.compile(r"^\s*(dual|triple|quad)\s+(.+)$", re.I),  # dual 3090
+]
+_WORD_COUNT = {"dual": 2, "triple": 3, "quad": 4}
+_MEMORY_RE = re.compile(r"\b(\d{1,4}(?:\.\d+)?)\s*(gb|gib|g)\b", re.I)
+_SPLIT_SETUP_RE = re.compile(r"\s*(?:\+|,|&|\band\b|\bplus\b)\s*", re.I)
+
+
+@dataclass(frozen=True)
+class HardwarePart:
+    """One kind of device in a set-up: what the user typed, how many, and a memory option."""
+
+    text: str
+    count: int = 1
+    memory_gib: float | None = None
+
+
+def parse_count(text: str) -> tuple[str, int]:
+    for pattern in _COUNT_PATTERNS:
+        m = pattern.match(text)
+        if not m:
+            continue
+        a, b = m.group(1), m.group(2)
+        if a.lower() in _WORD_COUNT:
+            return b.strip(), _WORD_COUNT[a.lower()]
+        if a.isdigit():
+            return b.strip(), int(a)
+        if b.isdigit():
+            return a.strip(), int(b)
+    return text.strip(), 1
+
+
+def parse_setup(text: str) -> list[HardwarePart]:
+    """'2x 3090 + 3060 12gb' -> [HardwarePart('3090', 2), HardwarePart('3060', 1, 12.0)]."""
+    parts: list[HardwarePart] = []
+    for chunk in _SPLIT_SETUP_RE.split(text.strip()):
+        if not chunk:
+            continue
+        name, count = parse_count(chunk)
+        memory = None
+        m = _MEMORY_RE.search(name)
+        if m:
+            memory = float(m.group(1))
+            name = (name[: m.start()] + name[m.end():]).strip()
+        parts.append(HardwarePart(name or chunk, count, memory))
+    return parts
