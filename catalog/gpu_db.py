@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from pydantic import ValidationError
+
 from catalog.lookup import Index
 from catalog.schemas import HardwareSpec
 
@@ -66,7 +68,10 @@ def long_tail() -> Index[HardwareSpec]:
 
     specs: dict[str, HardwareSpec] = {}
     for raw in GPUDatabase.default().specs:
-        spec = _to_spec(raw)
+        try:
+            spec = _to_spec(raw)
+        except ValidationError:  # an implausible record (e.g. a multi-GPU board's TDP): skip it
+            continue
         if spec is not None and spec.id not in specs:
             specs[spec.id] = spec
     return Index(specs.values(), key=lambda h: h.id, names=lambda h: [h.name, *h.aliases],

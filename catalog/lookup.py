@@ -18,7 +18,7 @@ from rapidfuzz import fuzz, process
 T = TypeVar("T")
 
 _SPLIT_RE = re.compile(r"(?<=[a-z])(?=\d)|(?<=\d)(?=[a-z])")
-_NON_TOKEN_RE = re.compile(r"[^a-z0-9.]+")
+_NON_TOKEN_RE = re.compile(r"[^a-z0-9.+]+")
 
 
 def normalize(text: str) -> str:
@@ -152,8 +152,8 @@ class Index(Generic[T]):
 # ---------------------------------------------------------------------------------------------
 
 _COUNT_PATTERNS = [
-    re.compile(r"^\s*(\d+)\s*[x×*]\s*(.+)$", re.I),      # 2x 3090, 2 x 3090, 2*3090
-    re.compile(r"^(.+?)\s*[x×*]\s*(\d+)\s*$", re.I),      # 3090 x2
+    re.compile(r"^\s*(\d{1,2})\s*[x×*]\s*(.+)$", re.I),   # 2x 3090, 2 x 3090, 2*3090
+    re.compile(r"^(.+?)\s+[x×*]\s*(\d{1,2})\s*$", re.I),  # 3090 x2
     re.compile(r"^\s*(dual|triple|quad)\s+(.+)$", re.I),  # dual 3090
 ]
 _WORD_COUNT = {"dual": 2, "triple": 3, "quad": 4}
@@ -171,17 +171,17 @@ class HardwarePart:
 
 
 def parse_count(text: str) -> tuple[str, int]:
-    for pattern in _COUNT_PATTERNS:
-        m = pattern.match(text)
-        if not m:
-            continue
-        a, b = m.group(1), m.group(2)
-        if a.lower() in _WORD_COUNT:
-            return b.strip(), _WORD_COUNT[a.lower()]
-        if a.isdigit():
-            return b.strip(), int(a)
-        if b.isdigit():
-            return a.strip(), int(b)
+    """'2x 3090' / '3090 x2' / 'dual 3090' -> ('3090', 2); no count -> (text, 1)."""
+    prefix, suffix, words = _COUNT_PATTERNS
+    m = prefix.match(text)
+    if m:
+        return m.group(2).strip(), int(m.group(1))
+    m = suffix.match(text)
+    if m:
+        return m.group(1).strip(), int(m.group(2))
+    m = words.match(text)
+    if m:
+        return m.group(2).strip(), _WORD_COUNT[m.group(1).lower()]
     return text.strip(), 1
 
 

@@ -53,6 +53,8 @@ def default_quant(catalog: Catalog, model: ModelSpec, runtime: RuntimeSpec) -> Q
         return catalog.quants["Q4_K_M"]
     if runtime.id == "mlx":
         return catalog.quants["MLX-4bit"]
+    if "exl2" in runtime.formats and "safetensors" not in runtime.formats:
+        return catalog.quants["EXL2-4.0bpw"]
     return catalog.quants["BF16-safetensors"]
 
 

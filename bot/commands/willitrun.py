@@ -1,0 +1,190 @@
+"""/willitrun: will this model run on this hardware, how fast, at what context."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from catalog.loader import get_catalog
+
+from bot.card import Action, Card, Source
+from bot.estimator import FitResult, Options, PlanError, estimate, plan
+from bot.estimator.repro import commands
+from bot.estimator.solvers import best_quant, max_context
+from bot.registry import Command, Option, Request
+
+from bot.card import error_card
+
+from ._common import UserError, bar, gib, need, need_setup, resolver, tok_s
+
+TIER_TEXT = {
+    "comfortable": "Runs comfortably",
+    "tradeoffs": "Runs, with trade-offs",
+    "no": "Won't run",
+}
+
+
+def build_request(opts: dict[str, Any]):
+    """Typed options -> (catalog, FitRequest); raises UserError on bad input."""
+    cat = get_catalog()
+    r = resolver()
+    model = need(r.models.resolve(str(opts.get("model", ""))), "model", "llama 3.1 8b")
+    setup = r.setup(str(opts.get("hardware", "")))
+    need_setup(setup)
+    quant = runtime = None
+    if opts.get("quant"):
+        quant = need(r.quants.resolve(str(opts["quant"])), "quantization", "Q4_K_M")
+    if opts.get("runtime"):
+        runtime = need(r.runtimes.resolve(str(opts["runtime"])), "runtime", "ollama")
+    fa = opts.get("flash_attn")
+    if isinstance(fa, str):
+        fa = {"on": True, "off": False}.get(fa.lower())
+    ctx = opts.get("ctx")
+    if ctx is not None and not (128 <= int(ctx) <= 10_000_000):
+        raise UserError(error_card("Context out of range", f"A context of {ctx} tokens is not something I can "
+                                   "estimate; use 128 to 10,000,000 (e.g. 8192 or 32k)."))
+    parallel = opts.get("parallel")
+    if parallel is not None and not (1 <= int(parallel) <= 256):
+        raise UserError(error_card("Parallel out of range", "Parallel sequences must be 1 to 256."))
+    ram = opts.get("ram")
+    if ram is not None and not (1 <= float(ram) <= 16384):
+        raise UserError(error_card("RAM out of range", "System RAM must be 1 to 16384 GB."))
+    kv = opts.get("kv_cache")
+    if kv is not None and kv not in ("f16", "q8_0", "q4_0", "fp8"):
+        raise UserError(error_card("Unknown KV cache type", f"'{kv}' is not a cache type; use f16, q8_0, q4_0 or fp8."))
+    o = Options(quant=quant, runtime=runtime, backend=opts.get("backend"), ctx=int(ctx) if ctx else None,
+                kv_type=kv, flash_attn=fa, parallel=int(parallel) if parallel else None,
+                ram_gib=float(ram) if ram else None)
+    try:
+        req = plan(cat, model, setup.devices, o)
+    except PlanError as exc:
+        raise UserError(error_card("That combination doesn't work", str(exc))) from exc
+    if ctx is None and req.runtime.id == "llama.cpp" and req.runtime.defaults.context is None:
+        req = _llamacpp_fit_context(cat, req)
+    return cat, req
+
+
+def _llamacpp_fit_context(cat, req):
+    """llama-server's -c 0 means the model's trained context, shrunk by --fit to what fits
+    (never below 4096): reproduce that instead of assuming a number."""
+    fit_ctx = max_context(req, cat)
+    ctx = max(4096, min(fit_ctx or 4096, req.model.architecture.max_context))
+    notes = tuple(a for a in req.assumptions if not a.startswith("context "))
+    why = (f"context {ctx:,} tokens: llama-server uses the model's trained context "
+           f"({req.model.architecture.max_context:,}) and --fit shrinks it to what fits, never below 4,096")
+    return replace(req, ctx=ctx, assumptions=notes + (why,))
+
+
+def analyse(opts: dict[str, Any]) -> tuple[FitResult, int | None, str | None]:
+    cat, req = build_request(opts)
+    result = estimate(req, cat)
+    return result, max_context(req, cat), best_quant(req, cat)
+
+
+def evidence_for(result: FitResult) -> tuple[list[str], list[str]]:
+    """Evidence labels and measured lines from curated benchmark records on the same tuple."""
+    req = result.request
+    cat = get_catalog()
+    measured = []
+    hw_ids = {d.spec.id for d in req.devices}
+    count = sum(d.count for d in req.devices)
+    for b in cat.benchmarks:
+        if (b.model == req.model.id and b.quant == req.quant.id and b.hardware in hw_ids
+                and b.count == count and b.backend == req.backend):
+            measured.append(f"{b.test}: {b.tok_s:.1f} tok/s (measured, {b.source.split(' ')[0]})")
+    labels = ["estimated"] + (["measured"] if measured else [])
+    return labels, measured
+
+
+def willitrun_card(result: FitResult, max_ctx: int | None, best_q: str | None) -> Card:
+    req = result.request
+    model = req.model
+    hw = " + ".join(d.label for d in req.devices) if req.devices else "CPU"
+    card = Card(title=f"{model.name} on {hw}", verdict=result.fit)  # type: ignore[arg-type]
+    card.summary = f"**{TIER_TEXT[result.fit]}** — " + "; ".join(result.reasons)
+    lines = []
+    for d in result.devices:
+        lines.append(f"{d.label[:22]:<22} {bar(d.total, d.usable)} {gib(d.total)} / {gib(d.usable)}")
+    if result.host is not None and (result.host.total > 0 and result.gpu_layers < result.total_layers or not result.devices):
+        h = result.host
+        lines.append(f"{'system RAM':<22} {bar(h.total, h.usable)} {gib(h.total)} / {gib(h.usable)}")
+    card.bar = "\n".join(lines)
+    card.add("Memory", f"weights {gib(result.weights)}\nKV cache {gib(result.kv_cache)} ({result.kv_type_effective})\n"
+             f"compute {gib(result.compute)}\noverhead {gib(result.overhead)}\n**total {gib(result.total)}**")
+    if result.decode_tok_s:
+        lo, mid, hi = result.decode_tok_s
+        full = result.decode_tok_s_full
+        speed = f"~{tok_s(mid)} tok/s ({tok_s(lo)}–{tok_s(hi)})"
+        if full and req.ctx > req.prompt_tokens:
+            speed += f"\n~{tok_s(full[1])} tok/s with {req.ctx:,} tokens in context"
+        card.add("Decode", speed)
+    if result.prefill_tok_s and result.ttft_s is not None:
+        card.add("Prefill", f"~{result.prefill_tok_s[1]:,.0f} tok/s\nTTFT {result.ttft_s:.2f} s for {req.prompt_tokens} tokens")
+    card.add("Setup", f"{req.quant.id} · {req.runtime.name} · {req.backend}\nctx {req.ctx:,} · KV {result.kv_type_effective}"
+             f" · FA {'on' if req.flash_attn else 'off'}\nGPU layers {result.gpu_layers}/{result.total_layers}")
+    tips = []
+    if max_ctx:
+        tips.append(f"largest context fully on GPU: {max_ctx:,}")
+    if best_q and best_q != req.quant.id:
+        tips.append(f"best quant that fits comfortably: {best_q}")
+    if tips:
+        card.add("Headroom", "\n".join(tips))
+    cmds = commands(result)
+    if cmds:
+        card.add("Commands", "\n".join(f"{k}:\n```\n{v}\n```" for k, v in cmds.items()), inline=False)
+    labels, measured = evidence_for(result)
+    if measured:
+        card.add("Measured", "\n".join(measured[:5]), inline=False)
+    card.add("Assumptions", "\n".join(f"• {a}" for a in result.assumptions[:10]), inline=False)
+    card.evidence = labels
+    card.sources = [Source("config.json", model.source)]
+    for d in req.devices:
+        card.sources.append(Source(d.spec.name, d.spec.source))
+    args = (("model", model.id), ("hardware", _hw_arg(result)))
+    if best_q and best_q != req.quant.id:
+        card.actions.append(Action(f"Try {best_q}", command="willitrun", args=args + (("quant", best_q),)))
+    if max_ctx and max_ctx != req.ctx:
+        card.actions.append(Action(f"Largest context ({max_ctx // 1024}K)", command="willitrun",
+                                   args=args + (("quant", req.quant.id), ("ctx", str(max_ctx)))))
+    if req.kv_type == "f16" and req.quant.format == "gguf":
+        card.actions.append(Action("q8_0 KV cache", command="willitrun",
+                                   args=args + (("quant", req.quant.id), ("ctx", str(req.ctx)), ("kv_cache", "q8_0"))))
+    card.footer = "Estimates: see /about for how verdicts are computed"
+    return card
+
+
+def _hw_arg(result: FitResult) -> str:
+    parts = []
+    for d in result.request.devices:
+        mem = f" {d.memory_gib:g}gb" if len(d.spec.memory_gib) > 1 else ""
+        parts.append(f"{d.count}x {d.spec.id}{mem}" if d.count > 1 else f"{d.spec.id}{mem}")
+    return " + ".join(parts)
+
+
+async def handle(request: Request) -> Card:
+    try:
+        result, max_ctx, best_q = analyse(request.options)
+    except UserError as exc:
+        return exc.card
+    return willitrun_card(result, max_ctx, best_q)
+
+
+COMMAND = Command(
+    name="willitrun",
+    description="Will a model run on your hardware? Memory, speed, context and the commands to run it.",
+    handler=handle,
+    options=(
+        Option("model", "Model, e.g. 'llama 3.1 8b' or 'qwen3:30b-a3b'", required=True, autocomplete="model"),
+        Option("hardware", "Hardware, e.g. 'rtx 4090', '2x 3090', 'm4 max 128gb'", required=True, autocomplete="hardware"),
+        Option("quant", "Quantization, e.g. Q4_K_M, Q8_0, AWQ-int4, MLX-4bit", autocomplete="quant"),
+        Option("ctx", "Context length in tokens (e.g. 8192 or 32k)", type="int", min_value=128, max_value=10_000_000),
+        Option("runtime", "llama.cpp, Ollama, LM Studio, vLLM, MLX ...", autocomplete="runtime"),
+        Option("backend", "GPU backend", choices=("cuda", "rocm", "metal", "vulkan", "sycl", "cpu")),
+        Option("kv_cache", "KV cache type", choices=("f16", "q8_0", "q4_0", "fp8")),
+        Option("flash_attn", "Flash attention", choices=("on", "off")),
+        Option("parallel", "Parallel sequences (slots)", type="int", min_value=1, max_value=256),
+        Option("ram", "System RAM in GB (for offloading)", type="float", min_value=1, max_value=16384),
+    ),
+    expensive=True,
+    examples=("/willitrun llama 3.3 70b on 2x 3090 q4_k_m 32k ctx", "/willitrun qwen3 30b a3b on m4 max 64gb"),
+)

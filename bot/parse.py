@@ -1,0 +1,253 @@
+"""One option parser for free text (Slack slash commands and the console).
+
+``/willitrun llama 3.3 70b on 2x 3090 q4_k_m 32k ctx`` and ``/compare 4090 vs m4 max 128gb``
+become the same typed options a Discord slash command delivers. ``key=value`` and
+``--key value`` always work; each command may add a natural-language reading of the rest.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Callable
+from typing import Any
+
+from catalog.resolve import get_resolver
+
+from .registry import Command
+
+MAX_TEXT = 100_000
+
+
+class ParseError(ValueError):
+    """The text could not be read as options; the message says what would work."""
+
+
+def _number(text: str) -> float:
+    """'32k' -> 32768? No: k is 1,024 for contexts only; here '2.5m' -> 2,500,000."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmb]?)\s*", text.lower())
+    if not m:
+        raise ParseError(f"{text!r} is not a number")
+    mult = {"": 1, "k": 1e3, "m": 1e6, "b": 1e9}[m.group(2)]
+    return float(m.group(1)) * mult
+
+
+def parse_context(text: str) -> int:
+    """'32k' -> 32768, '8192' -> 8192, '128K' -> 131072 (contexts count k as 1,024)."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(k?)\s*", text.lower())
+    if not m:
+        raise ParseError(f"context {text!r} is not a token count (try 8192 or 32k)")
+    value = float(m.group(1)) * (1024 if m.group(2) else 1)
+    return int(value)
+
+
+def _coerce(command: Command, name: str, value: str) -> Any:
+    opt = command.option(name)
+    if opt is None:
+        known = ", ".join(o.name for o in command.options) or "none"
+        raise ParseError(f"/{command.name} has no option {name!r} (options: {known})")
+    try:
+        if opt.type == "int":
+            return parse_context(value) if name in ("ctx", "prompt") else int(_number(value))
+        if opt.type == "float":
+            return _number(value.replace("$", "").replace(",", ""))
+        if opt.type == "bool":
+            low = value.lower()
+            if low in ("1", "true", "yes", "on", "y"):
+                return True
+            if low in ("0", "false", "no", "off", "n"):
+                return False
+            raise ParseError(f"{name} takes on/off, not {value!r}")
+    except ParseError:
+        raise
+    except (ValueError, OverflowError) as exc:
+        raise ParseError(f"{name}: {value!r} is not a valid {opt.type}") from exc
+    if opt.choices and value.lower() not in opt.choices:
+        raise ParseError(f"{name} must be one of {', '.join(opt.choices)}, not {value!r}")
+    return value
+
+
+_KV_RE = re.compile(r"(?:\bkv(?:[ _-]?cache)?|\bcache|-ctk)\s*[=:]?\s*(f16|q8_0|q8|q4_0|q4|fp8)\b|\b(f16|q8_0|q8|q4_0|q4|fp8)\s+(?:kv|cache)\b", re.I)
+_CTX_RE = re.compile(r"\b(?:ctx|context|num_ctx|-c)\s*[=:]?\s*(\d+(?:\.\d+)?\s*k?)\b|\b(\d+(?:\.\d+)?\s*k)\b(?:\s*(?:ctx|context|tokens))?|\b(\d{3,7})\s*(?:ctx|context|tokens)\b", re.I)
+_FA_RE = re.compile(r"\b(?:fa|flash[ _-]?attn|flash[ _-]?attention)\s*[=:]?\s*(on|off)\b|\b(no)[ -]?(?:fa|flash[ _-]?attention)\b", re.I)
+_NP_RE = re.compile(r"\b(?:np|parallel|slots?)\s*[=:]?\s*(\d{1,3})\b|\b(\d{1,3})\s+(?:slots|parallel)\b", re.I)
+_RAM_RE = re.compile(r"\b(\d{1,4})\s*gb?\s+(?:of\s+)?(?:system\s+)?ram\b|\bram\s*[=:]?\s*(\d{1,4})\s*(?:gb?)?\b", re.I)
+_BACKEND_RE = re.compile(r"\b(cuda|rocm|metal|vulkan|sycl)\b", re.I)
+_SPLIT_ON_RE = re.compile(r"\s+(?:on|with|using|@)\s+|\s*\|\s*", re.I)
+
+
+def _strip(text: str, span: tuple[int, int]) -> str:
+    return (text[: span[0]] + " " + text[span[1]:]).strip()
+
+
+def parse_willitrun(text: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    r = get_resolver()
+    m = _KV_RE.search(text)
+    if m:
+        kv = (m.group(1) or m.group(2)).lower()
+        out["kv_cache"] = {"q8": "q8_0", "q4": "q4_0"}.get(kv, kv)
+        text = _strip(text, m.span())
+    m = _FA_RE.search(text)
+    if m:
+        out["flash_attn"] = "off" if m.group(2) else m.group(1).lower()
+        text = _strip(text, m.span())
+    m = _NP_RE.search(text)
+    if m:
+        out["parallel"] = int(m.group(1) or m.group(2))
+        text = _strip(text, m.span())
+    m = _RAM_RE.search(text)
+    if m:
+        out["ram"] = float(m.group(1) or m.group(2))
+        text = _strip(text, m.span())
+    m = _CTX_RE.search(text)
+    if m:
+        out["ctx"] = parse_context(next(g for g in m.groups() if g))
+        text = _strip(text, m.span())
+    m = _BACKEND_RE.search(text)
+    if m:
+        out["backend"] = m.group(1).lower()
+        text = _strip(text, m.span())
+    # Runtimes by name (multi-word names first), then quant words.
+    for rt in sorted(r.catalog.runtimes.values(), key=lambda x: -len(x.name)):
+        for name in sorted({rt.id, rt.name, *rt.aliases}, key=len, reverse=True):
+            mm = re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w-])", text, re.I)
+            if mm:
+                out["runtime"] = rt.id
+                text = _strip(text, mm.span())
+                break
+        if "runtime" in out:
+            break
+    words = text.split()
+    kept = []
+    for w in words:
+        q = r.quants.resolve(w) if re.search(r"\d|bf16|fp|awq|gptq|mlx|exl|nf4|mxfp", w, re.I) else None
+        if q is not None and q.found and "quant" not in out and not re.fullmatch(r"\d+[bm]", w, re.I):
+            out["quant"] = q.entry.id  # type: ignore[union-attr]
+        else:
+            kept.append(w)
+    text = " ".join(kept)
+    parts = _SPLIT_ON_RE.split(text, maxsplit=1)
+    if len(parts) == 2:
+        out["model"], out["hardware"] = parts[0].strip(), parts[1].strip()
+    else:
+        out.update(_split_model_hardware(text))
+    return {k: v for k, v in out.items() if v not in ("", None)}
+
+
+def _split_model_hardware(text: str) -> dict[str, str]:
+    """No 'on': try every split point, preferring one where both halves resolve."""
+    r = get_resolver()
+    words = text.split()
+    for i in range(len(words) - 1, 0, -1):
+        left, right = " ".join(words[:i]), " ".join(words[i:])
+        if r.models.resolve(left).found and r.setup(right).found:
+            return {"model": left, "hardware": right}
+    return {"model": text}
+
+
+def parse_compare(text: str) -> dict[str, Any]:
+    parts = re.split(r"\s+(?:vs\.?|versus|or|against)\s+|\s*,\s*", text.strip(), maxsplit=1, flags=re.I)
+    if len(parts) != 2 or not all(p.strip() for p in parts):
+        raise ParseError("compare two things: `/compare 4090 vs m4 max 128gb`")
+    return {"a": parts[0].strip(), "b": parts[1].strip()}
+
+
+def parse_costvscloud(text: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    m = re.search(r"(\d+(?:\.\d+)?\s*[kmb]?)\s*(?:tokens?|tok)?\s*(?:/|per|a)\s*day", text, re.I)
+    if m:
+        out["tokens_per_day"] = _number(m.group(1))
+        text = _strip(text, m.span())
+    m = re.search(r"\$?\s*(\d+(?:\.\d+)?)\s*(?:\$|usd)?\s*(?:/|per)\s*kwh", text, re.I)
+    if m:
+        out["kwh_price"] = float(m.group(1))
+        text = _strip(text, m.span())
+    m = re.search(r"(\d+(?:\.\d+)?)\s*(?:h|hours?)\s*(?:/|per|a)\s*day", text, re.I)
+    if m:
+        out["hours_per_day"] = float(m.group(1))
+        text = _strip(text, m.span())
+    parts = _SPLIT_ON_RE.split(text, maxsplit=1)
+    if len(parts) == 2:
+        out["api"], out["hardware"] = parts[0].strip(), parts[1].strip()
+    elif text.strip():
+        out["api"] = text.strip()
+    return {k: v for k, v in out.items() if v not in ("", None)}
+
+
+def parse_bestgpu(text: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    m = re.search(r"(?:\$\s*(\d[\d,]*)|(\d[\d,]*)\s*(?:\$|usd|dollars)|(?:budget|under|below|max)\s*\$?\s*(\d[\d,]*))", text, re.I)
+    if m:
+        out["budget"] = float(next(g for g in m.groups() if g).replace(",", ""))
+        text = _strip(text, m.span())
+    m = re.search(r"\b(new|used)\b", text, re.I)
+    if m:
+        out["condition"] = m.group(1).lower()
+        text = _strip(text, m.span())
+    m = re.search(r"\b(nvidia|amd|apple|intel|mac)\b", text, re.I)
+    if m:
+        out["platform"] = {"mac": "apple"}.get(m.group(1).lower(), m.group(1).lower())
+        text = _strip(text, m.span())
+    m = _CTX_RE.search(text)
+    if m:
+        out["ctx"] = parse_context(next(g for g in m.groups() if g))
+        text = _strip(text, m.span())
+    text = re.sub(r"^\s*(?:for|to run|run)\s+", "", text.strip(), flags=re.I)
+    if text:
+        out["model"] = text
+    return out
+
+
+NATURAL: dict[str, Callable[[str], dict[str, Any]]] = {
+    "willitrun": parse_willitrun,
+    "compare": parse_compare,
+    "costvscloud": parse_costvscloud,
+    "bestgpu": parse_bestgpu,
+    "bench": parse_willitrun,
+}
+
+
+def parse_options(command: Command, text: str) -> dict[str, Any]:
+    """Free text -> typed options for ``command``; raises ParseError with a helpful message."""
+    if len(text) > MAX_TEXT:
+        raise ParseError(f"that is {len(text):,} characters; the limit is {MAX_TEXT:,}")
+    text = text.replace("\x00", " ").strip()
+    explicit: dict[str, Any] = {}
+    # key=value and --key value, for known option names only (quoted values allowed).
+    names = {o.name for o in command.options}
+    rest: list[str] = []
+    try:
+        words = shlex.split(text) if text.count('"') % 2 == 0 and text.count("'") % 2 == 0 else text.split()
+    except ValueError:
+        words = text.split()
+    i = 0
+    while i < len(words):
+        w = words[i]
+        key, sep, value = w.partition("=")
+        k = key.lstrip("-").replace("-", "_")
+        if sep and k in names and not key.startswith("-c"):
+            explicit[k] = _coerce(command, k, value)
+        elif w.startswith("--") and k in names and i + 1 < len(words):
+            explicit[k] = _coerce(command, k, words[i + 1])
+            i += 1
+        else:
+            rest.append(w)
+        i += 1
+    remaining = " ".join(rest) if command.name not in ("troubleshoot",) else (
+        text if not explicit else " ".join(rest))
+    natural: dict[str, Any] = {}
+    if remaining:
+        parser = NATURAL.get(command.name)
+        if parser is not None:
+            natural = parser(remaining)
+        else:
+            first = next((o for o in command.options if o.type == "str"), None)
+            if first is None:
+                raise ParseError(f"/{command.name} takes no text")
+            natural = {first.name: remaining}
+    merged = {**natural, **explicit}
+    for name, value in list(merged.items()):
+        if isinstance(value, str) and name in names:
+            merged[name] = _coerce(command, name, value) if command.option(name).type != "str" else value  # type: ignore[union-attr]
+    return merged

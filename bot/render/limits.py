@@ -1,0 +1,69 @@
+"""Platform limits and output safety, in one place.
+
+Every string a renderer emits passes through here: clamped to the platform's limit with an
+ellipsis, and neutralised so that nothing the bot sends can ping (@everyone, @here, roles,
+users, Slack's <!channel> and friends).
+"""
+
+from __future__ import annotations
+
+import re
+
+ELLIPSIS = "…"
+ZWSP = "\u200b"
+
+# Discord: https://discord.com/developers/docs/resources/message#embed-object-embed-limits
+DISCORD = {
+    "title": 256, "description": 4096, "fields": 25, "field_name": 256, "field_value": 1024,
+    "footer": 2048, "author": 256, "total": 6000, "content": 2000, "button_label": 80,
+    "custom_id": 100, "buttons_per_row": 5, "rows": 5, "choices": 25, "choice_name": 100,
+    "choice_value": 100, "select_options": 25,
+}
+# Slack: https://docs.slack.dev/reference/block-kit/blocks
+SLACK = {
+    "blocks": 50, "header": 150, "section_text": 3000, "fields": 10, "field_text": 2000,
+    "context_elements": 10, "button_text": 75, "action_id": 255, "value": 2000, "url": 3000,
+    "actions_elements": 25, "fallback_text": 3000,
+}
+
+_DISCORD_MENTION_RE = re.compile(r"@(everyone|here)|<(@[!&]?|#)(\d+)>", re.I)
+
+
+def clamp(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return text[: max(limit - 1, 0)] + ELLIPSIS
+
+
+def neutralize_discord(text: str) -> str:
+    """Break @everyone/@here and <@id>/<@&id>/<#id> so they render but never ping."""
+    def repl(m: re.Match[str]) -> str:
+        if m.group(1):
+            return "@" + ZWSP + m.group(1)
+        return "<" + m.group(2) + ZWSP + m.group(3) + ">"
+    return _DISCORD_MENTION_RE.sub(repl, text)
+
+
+def discord_text(text: str, limit: int) -> str:
+    return clamp(neutralize_discord(text), limit)
+
+
+def escape_slack(text: str) -> str:
+    """Slack's mrkdwn control characters; escaping them defuses <!channel>, <@U1> and links."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def slack_text(text: str, limit: int) -> str:
+    escaped = escape_slack(text)
+    if len(escaped) <= limit:
+        return escaped
+    # Clamp before escaping so an entity is never cut in half.
+    cut = text
+    while len(escape_slack(cut)) > limit - 1 and cut:
+        cut = cut[: max(len(cut) - max(len(escape_slack(cut)) - limit + 1, 1), 0)]
+    return escape_slack(cut) + ELLIPSIS
+
+
+def escape_markdown_link(text: str) -> str:
+    """Keep user text from forming masked links [x](url) in Discord markdown."""
+    return text.replace("[", "\\[").replace("]", "\\]")
