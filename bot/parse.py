@@ -121,9 +121,9 @@ def parse_willitrun(text: str) -> dict[str, Any]:
     words = text.split()
     kept = []
     for w in words:
-        q = r.quants.resolve(w) if re.search(r"\d|bf16|fp|awq|gptq|mlx|exl|nf4|mxfp", w, re.I) else None
-        if q is not None and q.found and "quant" not in out and not re.fullmatch(r"\d+[bm]", w, re.I):
-            out["quant"] = q.entry.id  # type: ignore[union-attr]
+        q = r.quants.exact(w)
+        if q is not None and "quant" not in out:
+            out["quant"] = q.id
         else:
             kept.append(w)
     text = " ".join(kept)

@@ -81,6 +81,11 @@ class Index(Generic[T]):
     def __len__(self) -> int:
         return len(self._rows)
 
+    def exact(self, query: str) -> T | None:
+        """The entry whose id, name or alias is exactly the query (after normalisation)."""
+        rows = self._exact.get(normalize(query), [])
+        return rows[0].entry if len(rows) == 1 else None
+
     def resolve(self, query: str, limit: int = 5) -> Match[T]:
         q = query.strip()
         if not q:

@@ -67,11 +67,12 @@ def build_request(opts: dict[str, Any]):
 def _llamacpp_fit_context(cat, req):
     """llama-server's -c 0 means the model's trained context, shrunk by --fit to what fits
     (never below 4096): reproduce that instead of assuming a number."""
-    fit_ctx = max_context(req, cat)
+    fit_ctx = max_context(req, cat, comfortable=True) or max_context(req, cat)
     ctx = max(4096, min(fit_ctx or 4096, req.model.architecture.max_context))
     notes = tuple(a for a in req.assumptions if not a.startswith("context "))
-    why = (f"context {ctx:,} tokens: llama-server uses the model's trained context "
-           f"({req.model.architecture.max_context:,}) and --fit shrinks it to what fits, never below 4,096")
+    why = (f"context {ctx:,} tokens: llama-server starts from the model's trained context "
+           f"({req.model.architecture.max_context:,}) and --fit shrinks it to what fits (never below "
+           "4,096); planned here with 10% headroom left")
     return replace(req, ctx=ctx, assumptions=notes + (why,))
 
 

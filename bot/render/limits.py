@@ -67,3 +67,9 @@ def slack_text(text: str, limit: int) -> str:
 def escape_markdown_link(text: str) -> str:
     """Keep user text from forming masked links [x](url) in Discord markdown."""
     return text.replace("[", "\\[").replace("]", "\\]")
+
+
+def slack_plain(text: str, limit: int) -> str:
+    """plain_text fields are not parsed for mentions; a zero-width space after '<' keeps it so
+    even if a field type changes."""
+    return clamp(text.replace("<", "<" + ZWSP), limit)

@@ -8,7 +8,7 @@ from bot.card import VERDICT_EMOJI, Card
 
 from .actions import encode_action
 from .limits import SLACK as L
-from .limits import clamp, slack_text
+from .limits import clamp, slack_plain, slack_text
 
 
 def _mrkdwn(text: str, limit: int = L["section_text"]) -> dict[str, str]:
@@ -20,7 +20,7 @@ def render_slack(card: Card) -> dict[str, Any]:
     emoji = VERDICT_EMOJI.get(card.verdict, "")
     title = f"{emoji} {card.title}".strip()
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": clamp(title, L["header"]), "emoji": True}}
+        {"type": "header", "text": {"type": "plain_text", "text": slack_plain(title, L["header"]), "emoji": True}}
     ]
     if card.summary:
         blocks.append({"type": "section", "text": _mrkdwn(card.summary)})
@@ -50,7 +50,7 @@ def render_slack(card: Card) -> dict[str, Any]:
         blocks.append({"type": "context", "elements": context[: L["context_elements"]]})
     elements = []
     for a in card.actions:
-        text = {"type": "plain_text", "text": clamp(a.label, L["button_text"]), "emoji": True}
+        text = {"type": "plain_text", "text": slack_plain(a.label, L["button_text"]), "emoji": True}
         if a.is_link and a.url and a.url.startswith("https://"):
             elements.append({"type": "button", "text": text, "url": clamp(a.url, L["url"]),
                              "action_id": f"link_{len(elements)}"})

@@ -1,0 +1,45 @@
+"""The free-text option parser used by Slack and the console."""
+
+import pytest
+
+from bot.commands import build_registry
+from bot.parse import ParseError, parse_context, parse_options
+
+REG = build_registry()
+
+
+def test_willitrun_sentence():
+    """Model, hardware, quant and context from one sentence."""
+    o = parse_options(REG.get("willitrun"), "llama 3.3 70b on 2x 3090 q4_k_m 32k ctx")
+    assert o == {"model": "llama 3.3 70b", "hardware": "2x 3090", "quant": "Q4_K_M", "ctx": 32768}
+
+
+def test_willitrun_options():
+    """Runtime, KV cache, flash attention and RAM words are recognised."""
+    o = parse_options(REG.get("willitrun"), "qwen3 8b on rtx 4060 ollama kv q8_0 fa on 64gb ram")
+    assert o["runtime"] == "ollama" and o["kv_cache"] == "q8_0" and o["flash_attn"] == "on" and o["ram"] == 64
+
+
+def test_key_value_wins():
+    """Explicit key=value pairs override the natural reading."""
+    o = parse_options(REG.get("willitrun"), 'model="llama 3.1 8b" hardware=3090 ctx=8192')
+    assert o == {"model": "llama 3.1 8b", "hardware": "3090", "ctx": 8192}
+
+
+def test_compare_and_cost():
+    """'A vs B' and '2M tokens/day' read as options."""
+    assert parse_options(REG.get("compare"), "4090 vs m4 max 128gb") == {"a": "4090", "b": "m4 max 128gb"}
+    o = parse_options(REG.get("costvscloud"), "2M tokens/day gpt-4o on 3090")
+    assert o["tokens_per_day"] == 2_000_000 and o["api"] == "gpt-4o" and o["hardware"] == "3090"
+
+
+@pytest.mark.parametrize("text,value", [("32k", 32768), ("8192", 8192), ("128K", 131072)])
+def test_context_units(text, value):
+    """Contexts count k as 1,024."""
+    assert parse_context(text) == value
+
+
+def test_oversized_input_rejected():
+    """More than 100 KB of text is refused with a clear message."""
+    with pytest.raises(ParseError, match="limit"):
+        parse_options(REG.get("define"), "x" * 100_001)
