@@ -33,6 +33,8 @@ def main(argv: list[str]) -> int:
                 print(f"{argv[1]}: entry {label}: field {loc}: {err['msg']}")
             continue
         key = getattr(entry, "id", None)
+        if key is None:
+            continue
         if key in ids:
             errors += 1
             print(f"{argv[1]}: entry {label}: duplicate id")
