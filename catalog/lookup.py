@@ -142,7 +142,7 @@ class Index(Generic[T]):
                 scored.append((-score, len(row.key), row))
         scored.sort(key=lambda s: (s[0], s[1]))
         out = [r.entry for _, _, r in scored[:limit]]
-        if len(out) < limit and len(p_key) >= 3:
+        if not out and len(p_key) >= 3:
             seen = {id(e) for e in out}
             for label in self.suggest(prefix, limit):
                 for row in self._rows:
