@@ -516,18 +516,24 @@ def _type_row_bytes(tname: str, n: int) -> int:
 
 def measure(arch: dict, *, ctx: int, n_batch: int = 2048, n_ubatch: int = 512, flash_attn: bool,
             type_k: str = "f16", type_v: str = "f16", n_seq: int = 1, tensor_type: Any = "Q4_K",
-            kv_unified: bool = False, swa_full: bool = False, gguf_arch: str | None = None,
-            mode: str = "auto", kv_budget_gib: float = 10.0, keep_log: bool = True) -> dict:
+            kv_unified: bool = False, swa_full: bool = False, n_outputs_max: int = 0,
+            gguf_arch: str | None = None, mode: str = "auto", kv_budget_gib: float = 10.0,
+            keep_log: bool = True) -> dict:
     """Create a llama.cpp context for ``arch`` and return the bytes of every buffer.
 
     Returns a dict with ``bytes`` = {model, kv, compute, output, total} (exact when the shim is
     built, else MiB*1048576 from the log), ``kv_caches`` (one entry per KV cache: the base and
     the SWA cache for iSWA models), the effective context parameters, the llama.cpp version
     and the raw log lines. ``mode``: "alloc", "no_alloc" or "auto" (see module doc).
+
+    ``n_outputs_max``: llama_context_params.n_outputs_max, the most logits rows one ubatch may
+    produce. 0 (C-API / llama-cpp-python / llama-cli default) means n_batch, so the worst-case
+    graph holds n_ubatch x n_vocab f32 logits; llama-server sets n_parallel x (1 + n_draft)
+    instead, which makes its compute buffer much smaller for big vocabularies.
     """
     inputs = dict(ctx=ctx, n_batch=n_batch, n_ubatch=n_ubatch, flash_attn=flash_attn, type_k=type_k,
                   type_v=type_v, n_seq=n_seq, tensor_type=tensor_type, kv_unified=kv_unified,
-                  swa_full=swa_full)
+                  swa_full=swa_full, n_outputs_max=n_outputs_max)
     path, ginfo = write_sparse_gguf(arch, tensor_type, gguf_arch)
     res: dict[str, Any] = {"inputs": inputs, "gguf": ginfo, "llama_cpp": version_info()}
     t0 = time.time()
@@ -570,6 +576,7 @@ def _measure_once(path: Path, inputs: dict, arch: dict, *, no_alloc: bool, keep_
     cp.swa_full = inputs["swa_full"]  # llama-server/llama-cli default: false (C API default: true)
     cp.kv_unified = inputs["kv_unified"]
     cp.no_perf = True
+    cp.n_outputs_max = inputs.get("n_outputs_max", 0)
     start = len(_LOG)
     lctx = llama_cpp.llama_init_from_model(model, cp)
     lines = _LOG[start:]
@@ -742,6 +749,10 @@ def default_matrix(archs: list[str]) -> list[dict]:
                          tensor_type=tt, kv_unified=True))
         rows.append(dict(arch=a, ctx=5000, flash_attn=True, type_k="f16", type_v="f16", n_seq=3, n_ubatch=512,
                          tensor_type=tt))  # shows the 256-cell padding / per-seq rounding
+        # llama-server style: n_outputs_max = n_parallel (no draft model), all contexts, f16 KV
+        for ctx, fa, n_seq in itertools.product((2048, 8192, 32768, 131072), (True, False), (1, 4)):
+            rows.append(dict(arch=a, ctx=ctx, flash_attn=fa, type_k="f16", type_v="f16", n_seq=n_seq, n_ubatch=512,
+                             tensor_type=tt, n_outputs_max=n_seq))
         if a not in ARCH_TENSOR_TYPE:
             rows.append(dict(arch=a, ctx=8192, flash_attn=True, type_k="f16", type_v="f16", n_seq=1, n_ubatch=512,
                              tensor_type="Q4_K_M"))  # llama-quantize's Q4_K_M mix for the weights
@@ -792,7 +803,8 @@ def run_matrix(rows: list[dict], out_path: Path, mode: str, kv_budget_gib: float
                     done += 1
                     b = res.get("bytes", {})
                     print(f"{a:18s} ctx={job['ctx']:6d} fa={int(job['flash_attn'])} k={job['type_k']:4s} "
-                          f"v={job['type_v']:4s} seq={job['n_seq']} ub={job['n_ubatch']} -> "
+                          f"v={job['type_v']:4s} seq={job['n_seq']} ub={job['n_ubatch']} "
+                          f"nout={job.get('n_outputs_max', 0)} -> "
                           + (f"model {b.get('model', 0) / MIB:9.2f} kv {b.get('kv', 0) / MIB:9.2f} "
                              f"compute {b.get('compute', 0) / MIB:9.2f} out {b.get('output', 0) / MIB:7.2f} MiB "
                              f"[{res.get('mode')}] {res.get('elapsed_s', '')}s"
@@ -805,6 +817,89 @@ def run_matrix(rows: list[dict], out_path: Path, mode: str, kv_budget_gib: float
                     p.wait()
 
 
+def summarize(path: Path, fmt: str = "text") -> str:
+    """Compact table of a results file (MiB, 2 decimals)."""
+    out = []
+    hdr = ("arch", "ctx", "fa", "kv", "seq", "ub", "model", "kv MiB", "compute", "output", "note")
+    if fmt == "md":
+        out.append("| " + " | ".join(hdr) + " |")
+        out.append("|" + "---|" * len(hdr))
+    else:
+        out.append("%-17s %6s %2s %9s %3s %4s %9s %22s %8s %7s %s" % hdr)
+    for line in path.open():
+        r = json.loads(line)
+        i = r["inputs"]
+        kvt = i["type_k"] if i["type_k"] == i["type_v"] else f"{i['type_k']}/{i['type_v']}"
+        note = []
+        if i.get("kv_unified"):
+            note.append("unified")
+        if i.get("n_outputs_max"):
+            note.append(f"n_out={i['n_outputs_max']}")
+        if i.get("tensor_type") not in ("Q4_K",) and not isinstance(i.get("tensor_type"), dict):
+            note.append(str(i.get("tensor_type")))
+        if not r.get("ok"):
+            cells = ("-",) * 4
+            note.append("FAIL: " + str(r.get("error", ""))[:70])
+        else:
+            b = r["bytes"]
+            caches = r.get("kv_caches", [])
+            if len(caches) > 1:
+                kv = "+".join(f"{c['bytes_formula'] / MIB:.0f}" for c in caches) + f"={b['kv'] / MIB:.2f}"
+            else:
+                kv = f"{b['kv'] / MIB:.2f}"
+            cells = (f"{b['model'] / MIB:.2f}", kv, f"{b['compute'] / MIB:.2f}", f"{b['output'] / MIB:.2f}")
+            if r.get("mode") == "no_alloc":
+                note.append("no_alloc")
+        row = (r.get("arch_name", "?"), str(i["ctx"]), "on" if i["flash_attn"] else "off", kvt, str(i["n_seq"]),
+               str(i["n_ubatch"]), *cells, " ".join(note))
+        if fmt == "md":
+            out.append("| " + " | ".join(row) + " |")
+        else:
+            out.append("%-17s %6s %2s %9s %3s %4s %9s %22s %8s %7s %s" % row)
+    return "\n".join(out)
+
+
+def check_rules(path: Path) -> str:
+    """Re-derive n_ctx, KV cells (incl. the SWA cache) and output bytes from the rules in README.md
+    and compare with every successful row; returns a report (mismatches listed)."""
+    def pad(x: int) -> int:
+        return (x + 255) // 256 * 256
+
+    msgs, n_rows, n_caches = [], 0, 0
+    for line in path.open():
+        r = json.loads(line)
+        if not r.get("ok"):
+            continue
+        n_rows += 1
+        a, i = r["arch"], r["inputs"]
+        ns, uni = i["n_seq"], i.get("kv_unified", False)
+        n_ctx = pad(i["ctx"])
+        if uni:
+            n_ctx_seq, streams = n_ctx, 1
+        else:
+            n_ctx_seq, streams = pad(n_ctx // ns), ns
+            n_ctx = n_ctx_seq * ns
+        n_ub = min(i["n_ubatch"], i["n_batch"], n_ctx)
+        tag = f"{r.get('arch_name')} {i}"
+        if int(r["cparams"]["n_ctx"]) != n_ctx:
+            msgs.append(f"n_ctx {r['cparams']['n_ctx']} != {n_ctx}: {tag}")
+        for c in r["kv_caches"]:
+            n_caches += 1
+            if c["cache"] == "swa" and not i.get("swa_full"):
+                want = min(n_ctx_seq, pad(a["sliding_window"]["window"] * (ns if uni else 1) + n_ub))
+            else:
+                want = n_ctx_seq
+            if (c["cells"], c["n_stream"]) != (want, streams):
+                msgs.append(f"{c['cache']} cells {c['cells']}x{c['n_stream']} != {want}x{streams}: {tag}")
+        if r["bytes"].get("output") != a["vocab_size"] * 4 * ns:
+            msgs.append(f"output {r['bytes'].get('output')}: {tag}")
+        if r.get("kv_formula_matches_breakdown") is False:
+            msgs.append(f"kv formula != breakdown: {tag}")
+        if r.get("no_alloc_agrees") and not all(r["no_alloc_agrees"].values()):
+            msgs.append(f"no_alloc disagrees {r['no_alloc_agrees']}: {tag}")
+    return "\n".join(msgs + [f"checked {n_rows} rows, {n_caches} KV caches: {len(msgs)} mismatches"])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
@@ -815,8 +910,19 @@ def main() -> None:
     ap.add_argument("--kv-budget-gib", type=float, default=10.0,
                     help="auto mode: real allocation only when the KV cache is at most this big")
     ap.add_argument("--quick", action="store_true", help="only ctx 2048/8192, n_seq 1")
+    ap.add_argument("--subset", default="all", choices=("all", "server", "api"),
+                    help="server: only the n_outputs_max=n_seq (llama-server-like) rows; api: only the others")
     ap.add_argument("--one", help="JSON of measure() kwargs incl. arch name, print the result")
+    ap.add_argument("--summary", metavar="JSONL", help="print a compact table of a results file and exit")
+    ap.add_argument("--md", action="store_true", help="--summary as a Markdown table")
+    ap.add_argument("--check", metavar="JSONL", help="verify the padding / SWA / output rules on a results file")
     a = ap.parse_args()
+    if a.check:
+        print(check_rules(Path(a.check)))
+        return
+    if a.summary:
+        print(summarize(Path(a.summary), "md" if a.md else "text"))
+        return
     if a.worker:
         _worker()
         return
@@ -828,6 +934,8 @@ def main() -> None:
     rows = default_matrix([s for s in a.archs.split(",") if s])
     if a.quick:
         rows = [r for r in rows if r["ctx"] <= 8192 and r["n_seq"] == 1]
+    if a.subset != "all":
+        rows = [r for r in rows if bool(r.get("n_outputs_max")) == (a.subset == "server")]
     run_matrix(rows, Path(a.out), a.mode, a.kv_budget_gib)
 
 
