@@ -131,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--ram", type=float)
     w.add_argument("--json", action="store_true")
     sub.add_parser("console", help="interactive console (the default)")
+    sub.add_parser("serve", help="start the Discord / Slack front-ends (see runlocalai serve --help)")
     return p
 
 
@@ -144,6 +145,10 @@ def main(argv: list[str] | None = None) -> int:
     from bot.commands import build_registry
 
     registry = build_registry()
+    if argv and argv[0] == "serve":
+        from bot.serve import main as serve_main
+
+        return serve_main(argv[1:])
     if argv and argv[0].lstrip("/") in registry.names() and argv[0] != "willitrun":
         return _run_command(argv[0], " ".join(argv[1:]))
     args = build_parser().parse_args(argv)

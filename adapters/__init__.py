@@ -1,0 +1,1 @@
+"""Platform adapters: Discord (discord.py) and Slack (slack-bolt); translation only."""
