@@ -51,6 +51,8 @@ class FitRequest:
     n_ubatch: int = 512
     wired_limit_gib: float | None = None
     gpu_memory_utilization: float = 0.9
+    kv_unified: bool = False
+    n_outputs: int | None = None     # logits rows the runtime reserves (None: a whole micro-batch)
     assumptions: tuple[str, ...] = ()
 
 
@@ -162,8 +164,8 @@ def _kv_and_compute(req: FitRequest, family: str) -> tuple[mem.KvPlan, int, int,
         if kv_type != "f16" and not req.flash_attn:
             # llama.cpp refuses a quantized V cache without flash attention; K alone can be quantized.
             v_type = "f16"
-        plan = mem.llamacpp_kv(arch, req.ctx, kv_type, v_type, req.parallel, req.n_ubatch)
-        compute = mem.llamacpp_compute(arch, plan, req.n_ubatch, req.flash_attn)
+        plan = mem.llamacpp_kv(arch, req.ctx, kv_type, v_type, req.parallel, req.n_ubatch, req.kv_unified)
+        compute = mem.llamacpp_compute(arch, plan, req.n_ubatch, req.flash_attn, req.n_outputs)
         output = mem.llamacpp_output(arch, req.parallel)
         return plan, compute, output, kv_type if v_type == kv_type else f"{kv_type} K / f16 V"
     cache_type = "fp8" if kv_type in ("fp8", "q8_0") and family == "paged" else "f16"
@@ -245,7 +247,7 @@ def estimate(req: FitRequest, catalog: Catalog) -> FitResult:
 
     # Speed
     active = _layer_active_bytes(req, w)
-    kv_tok = [kv.per_layer[i] / kv.cells if kv.cells else 0.0 for i in range(n_layers)]
+    kv_tok = [kv.per_layer[i] / kv.total_cells if kv.cells else 0.0 for i in range(n_layers)]
     if arch.sliding_window is not None:
         kv_tok = [0.0 if mem.is_swa_layer(arch, i) else kv_tok[i] for i in range(n_layers)]
     segments: list[Segment] = []
@@ -280,7 +282,7 @@ def estimate(req: FitRequest, catalog: Catalog) -> FitResult:
         budget=sum(b.usable_bytes for b in gpus) if gpus else ram_budget,
         fit=tier, gpu_layers=gpu_layers + (1 if full_offload else 0), total_layers=n_layers + 1,
         decode_tok_s=decode, decode_tok_s_full=decode_full, prefill_tok_s=prefill, ttft_s=ttft,
-        reasons=tuple(reasons), assumptions=tuple(dict.fromkeys(assumptions)), kv_cells=kv.cells,
+        reasons=tuple(reasons), assumptions=tuple(dict.fromkeys(assumptions)), kv_cells=kv.total_cells,
         kv_type_effective=kv_eff, extras={"file_bytes": w.file_bytes, "output_buffer": output_buf},
     )
 

@@ -193,7 +193,8 @@ def tensor_types(arch: Architecture, ftype: str, block_sizes_key: tuple[tuple[st
                  ) -> tuple[tuple[Tensor, str], ...]:
     """Each tensor with the ggml type ``ftype`` gives it (llama.cpp, no imatrix, no overrides)."""
     block_sizes = dict(block_sizes_key)
-    base = PRESET_BASE_TYPE[ftype]
+    pure = ftype.startswith("PURE_")  # llama-quantize --pure: one type for every weight matrix
+    base = ftype[5:] if pure else PRESET_BASE_TYPE[ftype]
     tensors = model_tensors(arch)
     has_output = not arch.tied_embeddings
     # llama.cpp's LLM_TYPE_70B for the Llama family is the 80-layer model.
@@ -210,7 +211,7 @@ def tensor_types(arch: Architecture, ftype: str, block_sizes_key: tuple[tuple[st
         if base in _UNQUANTIZED:
             out.append((t, base))
             continue
-        typ = _type_for(t, ftype, base, arch, st, block_sizes, is_70b, has_output)
+        typ = base if pure else _type_for(t, ftype, base, arch, st, block_sizes, is_70b, has_output)
         if typ not in _UNQUANTIZED and t.ne[0] % block_sizes[typ] != 0:
             typ = _FALLBACK.get(typ, typ)
             if t.ne[0] % block_sizes[typ] != 0:

@@ -133,36 +133,50 @@ def is_swa_layer(arch: Architecture, il: int) -> bool:
 def kv_dims(arch: Architecture) -> tuple[int, int]:
     """Values cached per token per layer for K and for V (llama.cpp's n_embd_k_gqa / v_gqa)."""
     if arch.mla is not None:
-        # llama.cpp caches the compressed latent (kv_lora_rank) plus the shared rope key.
-        return arch.mla.kv_lora_rank + arch.mla.qk_rope_head_dim, arch.mla.kv_lora_rank
+        # llama.cpp caches only the compressed latent (kv_lora_rank) plus the shared rope key, in
+        # the K cache; V is read out of the same rows.
+        return arch.mla.kv_lora_rank + arch.mla.qk_rope_head_dim, 0
     vhd = arch.value_head_dim or arch.head_dim
     return arch.num_kv_heads * arch.head_dim, arch.num_kv_heads * vhd
 
 
 @dataclass(frozen=True)
 class KvPlan:
-    cells: int            # cells of a full-attention layer
-    swa_cells: int        # cells of a sliding-window layer
+    cells: int            # cells per stream of a full-attention layer
+    swa_cells: int        # cells per stream of a sliding-window layer
     per_layer: tuple[int, ...]
+    streams: int = 1      # llama.cpp keeps one stream per sequence unless the cache is unified
 
     @property
     def total(self) -> int:
         return sum(self.per_layer)
 
+    @property
+    def total_cells(self) -> int:
+        return self.cells * self.streams
+
 
 def llamacpp_kv(arch: Architecture, n_ctx: int, k_type: str, v_type: str, n_seq: int,
-                n_ubatch: int) -> KvPlan:
-    """llama.cpp's KV cache: ``n_ctx`` is the total over all sequences (``-c``), padded."""
+                n_ubatch: int, unified: bool = False) -> KvPlan:
+    """llama.cpp's KV cache. ``n_ctx`` (``-c``) is the total over all sequences: padded to 256,
+    then split into ``n_seq`` streams of ``ceil256(n_ctx / n_seq)`` cells (one stream when
+    unified). Windowed layers hold ``ceil256(window * (n_seq if unified else 1) + n_ubatch)``
+    cells per stream at most. Verified byte for byte against llama.cpp (bench/accuracy)."""
     cells = pad(n_ctx, KV_CELL_PAD)
+    streams = 1
+    if n_seq > 1 and not unified:
+        streams = n_seq
+        cells = pad(cells // n_seq, KV_CELL_PAD)
     swa_cells = cells
     if arch.sliding_window is not None:
-        swa_cells = min(cells, pad(arch.sliding_window.window * n_seq + n_ubatch, KV_CELL_PAD))
+        window_seqs = n_seq if unified else 1
+        swa_cells = min(cells, pad(arch.sliding_window.window * window_seqs + n_ubatch, KV_CELL_PAD))
     k_dim, v_dim = kv_dims(arch)
     per_layer = []
     for il in range(arch.num_layers):
-        c = swa_cells if is_swa_layer(arch, il) else cells
+        c = (swa_cells if is_swa_layer(arch, il) else cells) * streams
         per_layer.append(kv_type_bytes(k_type, k_dim * c) + kv_type_bytes(v_type, v_dim * c))
-    return KvPlan(cells, swa_cells, tuple(per_layer))
+    return KvPlan(cells, swa_cells, tuple(per_layer), streams)
 
 
 def kv_bytes_per_token(arch: Architecture, kv_type: str = "f16") -> float:
@@ -189,30 +203,40 @@ def plain_kv(arch: Architecture, n_tokens: int, kv_type: str) -> int:
 # ---------------------------------------------------------------------------------------------
 
 
-def llamacpp_compute(arch: Architecture, kv: KvPlan, n_ubatch: int, flash_attn: bool) -> int:
-    """The graph allocator's peak for one micro-batch (f32 activations).
+def llamacpp_compute(arch: Architecture, kv: KvPlan, n_ubatch: int, flash_attn: bool,
+                     n_outputs: int | None = None) -> int:
+    """The graph allocator's peak for one micro-batch, fitted term by term on llama.cpp's own
+    reports (bench/accuracy/llamacpp_ground_truth.jsonl; see docs/ACCURACY.md).
 
-    Three phases compete for the peak and ggml-alloc reuses memory between them: attention
-    (without flash attention the n_kv x n_ubatch x n_head score matrix is materialised), the FFN
-    (or the routed experts' activations), and the output head's logits for the micro-batch.
+    Three phases compete and ggml-alloc reuses memory between them (f32 activations, per token
+    of the micro-batch): attention — without flash attention the n_kv x n_head score matrix plus
+    2 Q + 3 hidden + 2 KV widths, and the f32 mask; the FFN — 3 x FFN width + 4 x hidden (routed
+    MoE: 6 x experts-per-token x expert width), with the mask (f16 under flash attention) still
+    live; and the output head — logits for ``n_outputs`` rows (llama-server reserves one per
+    slot; the library default reserves the whole micro-batch) plus 2 x hidden.
     """
     f32 = 4
+    ub = n_ubatch
     h = arch.hidden_size
-    act = n_ubatch * h * f32
-    n_kv = max(kv.cells, kv.swa_cells) if arch.sliding_window is None or arch.sliding_window.pattern else kv.swa_cells
+    q_head = arch.head_dim if arch.mla is None else arch.mla.qk_nope_head_dim + arch.mla.qk_rope_head_dim
+    q_width = arch.num_attention_heads * q_head
+    k_width = kv_dims(arch)[0]
+    has_full = arch.sliding_window is None or arch.sliding_window.pattern != 0
+    has_swa = arch.sliding_window is not None
+    n_kv = kv.cells if has_full else kv.swa_cells
+    mask_cells = (kv.cells if has_full else 0) + (kv.swa_cells if has_swa else 0)
+    mask = ub * mask_cells * (2 if flash_attn else 4)
     if flash_attn:
         attn = 0
     else:
-        attn = n_kv * n_ubatch * arch.num_attention_heads * f32
-    q_width = arch.num_attention_heads * (arch.head_dim if arch.mla is None else
-                                          arch.mla.qk_nope_head_dim + arch.mla.qk_rope_head_dim)
-    attn += n_ubatch * q_width * f32 * 3 + 2 * act
+        attn = ub * n_kv * arch.num_attention_heads * f32 + ub * (2 * q_width + 3 * h + 2 * k_width) * f32 + mask
     if arch.moe is not None:
-        ff = arch.moe.expert_intermediate_size * arch.moe.experts_per_token
-        ffn = n_ubatch * ff * f32 * 3 + n_ubatch * arch.moe.num_experts * f32 + 2 * act
+        ffn_width = 6 * arch.moe.experts_per_token * arch.moe.expert_intermediate_size
     else:
-        ffn = n_ubatch * arch.intermediate_size * f32 * 2 + 2 * act
-    logits = n_ubatch * arch.vocab_size * f32 + act
+        ffn_width = 3 * arch.intermediate_size
+    ffn = ub * (ffn_width + 4 * h) * f32 + mask
+    outputs = ub if n_outputs is None else min(n_outputs, ub)
+    logits = outputs * arch.vocab_size * f32 + 2 * ub * h * f32
     return max(attn, ffn, logits)
 
 

@@ -114,11 +114,17 @@ def plan(catalog: Catalog, model: ModelSpec, devices: tuple[Device, ...], opts: 
         flash = opts.flash_attn
     parallel = opts.parallel or d.parallel or 1
     n_ubatch = d.n_ubatch or 512
+    # llama-server: its automatic slots share one unified KV buffer, and it reserves logits for
+    # one token per slot; other llama.cpp front-ends reserve a whole micro-batch of logits.
+    server = runtime.id == "llama.cpp"
+    kv_unified = server and opts.parallel is None
+    n_outputs = parallel if server else None
     return FitRequest(
         model=model, devices=devices, quant=quant, runtime=runtime, backend=backend, ctx=ctx,
         kv_type=kv, flash_attn=flash, parallel=parallel, ram_gib=opts.ram_gib,
         prompt_tokens=opts.prompt_tokens or 512, n_ubatch=n_ubatch,
         wired_limit_gib=opts.wired_limit_gib,
         gpu_memory_utilization=d.gpu_memory_utilization or 0.9,
+        kv_unified=kv_unified, n_outputs=n_outputs,
         assumptions=tuple(assumptions),
     )
