@@ -7,10 +7,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from catalog.loader import Catalog
 from catalog.resolve import Device
-from catalog.schemas import ModelSpec, QuantPreset, RuntimeSpec
+from catalog.schemas import Architecture, ModelSpec, QuantPreset, RuntimeSpec
 
 from . import memory as mem
 from .budget import DeviceBudget, device_budgets
@@ -125,25 +126,28 @@ def _active_fraction(model: ModelSpec) -> dict[bool, float]:
     return {True: moe.experts_per_token / moe.num_experts, False: 1.0}
 
 
+@lru_cache(maxsize=1024)
+def _expert_fraction(arch: Architecture) -> tuple[float, ...]:
+    """Per layer, the share of parameters that sit in routed experts (0 for dense layers)."""
+    expert = [0] * arch.num_layers
+    total = [0] * arch.num_layers
+    for t in model_tensors(arch):
+        if t.layer is None:
+            continue
+        total[t.layer] += t.n_elements
+        if t.is_expert:
+            expert[t.layer] += t.n_elements
+    return tuple(e / n if n else 0.0 for e, n in zip(expert, total))
+
+
 def _layer_active_bytes(req: FitRequest, weights: mem.WeightsBreakdown) -> list[float]:
     """Weight bytes read per token per layer (MoE: only the routed experts' share)."""
-    moe = req.model.architecture.moe
+    arch = req.model.architecture
+    moe = arch.moe
     if moe is None:
         return [float(b) for b in weights.per_layer]
     share = moe.experts_per_token / moe.num_experts
-    expert = [0] * req.model.architecture.num_layers
-    all_params = [0] * req.model.architecture.num_layers
-    for t in model_tensors(req.model.architecture):
-        if t.layer is None:
-            continue
-        all_params[t.layer] += t.n_elements
-        if t.is_expert:
-            expert[t.layer] += t.n_elements
-    out = []
-    for il, b in enumerate(weights.per_layer):
-        frac_expert = expert[il] / all_params[il] if all_params[il] else 0.0
-        out.append(b * (1 - frac_expert) + b * frac_expert * share)
-    return out
+    return [b * (1 - f) + b * f * share for b, f in zip(weights.per_layer, _expert_fraction(arch))]
 
 
 def _host_bandwidth(req: FitRequest, catalog: Catalog) -> tuple[float, str]:

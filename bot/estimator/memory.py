@@ -106,9 +106,20 @@ def flat_weights(model: ModelSpec, quant: QuantPreset) -> WeightsBreakdown:
     return WeightsBreakdown(tuple(per_layer), token_embd, output, 0, output)
 
 
+_GGML_KEYS: dict[int, tuple[tuple[str, GgmlType], ...]] = {}
+
+
+def _ggml_key(ggml: dict[str, GgmlType]) -> tuple[tuple[str, GgmlType], ...]:
+    """The ggml table as a hashable key, built once per table (hashing it per call is slow)."""
+    key = _GGML_KEYS.get(id(ggml))
+    if key is None:
+        key = _GGML_KEYS[id(ggml)] = tuple(sorted(ggml.items()))
+    return key
+
+
 def weights(model: ModelSpec, quant: QuantPreset, ggml: dict[str, GgmlType]) -> WeightsBreakdown:
     if quant.format == "gguf":
-        w = gguf_weights(model.architecture, quant.id, tuple(sorted(ggml.items())))
+        w = gguf_weights(model.architecture, quant.id, _ggml_key(ggml))
     else:
         w = flat_weights(model, quant)
     if model.architecture.vision_params_b:
@@ -156,6 +167,7 @@ class KvPlan:
         return self.cells * self.streams
 
 
+@lru_cache(maxsize=8192)
 def llamacpp_kv(arch: Architecture, n_ctx: int, k_type: str, v_type: str, n_seq: int,
                 n_ubatch: int, unified: bool = False) -> KvPlan:
     """llama.cpp's KV cache. ``n_ctx`` (``-c``) is the total over all sequences: padded to 256,
