@@ -15,6 +15,22 @@ from ._common import UserError, gib, need, need_setup, resolver
 PROBE_MODELS = ("llama-3.1-8b", "qwen3-14b", "qwen3-30b-a3b", "qwen2.5-32b", "llama-3.3-70b", "gpt-oss-120b")
 
 
+def _speeds(devices: tuple[Device, ...]) -> dict[str, float | None]:
+    """Expected decode tok/s at 8K per probe model; None where it does not fit."""
+    cat = get_catalog()
+    out: dict[str, float | None] = {}
+    for mid in PROBE_MODELS:
+        m = cat.models.get(mid)
+        if m is None:
+            continue
+        try:
+            res = estimate(plan(cat, m, devices, Options(ctx=8192)), cat)
+        except Exception:  # noqa: BLE001 - a backend mismatch: not listed
+            continue
+        out[m.name] = res.decode_tok_s[1] if res.decode_tok_s and res.fit != "no" else None
+    return out
+
+
 def _runs(devices: tuple[Device, ...]) -> list[str]:
     cat = get_catalog()
     out = []
@@ -32,7 +48,7 @@ def _runs(devices: tuple[Device, ...]) -> list[str]:
     return out
 
 
-def compare_hardware(a: str, b: str) -> Card:
+def compare_hardware(a: str, b: str, chart: bool = False) -> Card:
     r = resolver()
     sa, sb = r.setup(a), r.setup(b)
     need_setup(sa)
@@ -53,6 +69,12 @@ def compare_hardware(a: str, b: str) -> Card:
     card.summary = (f"Decode speed follows memory bandwidth: {faster} is about {max(bw_a, bw_b) / min(bw_a, bw_b):.1f}x "
                     "faster on a model both can hold. Memory decides what fits at all.")
     card.evidence = ["estimated (8K context, default quant)"]
+    if chart:
+        from bot.charts import compare_chart
+
+        sa_speed, sb_speed = _speeds(sa.devices), _speeds(sb.devices)
+        rows = [(name, sa_speed.get(name), sb_speed.get(name)) for name in sa_speed]
+        card.chart_png = compare_chart((sa.devices[0].label, sb.devices[0].label), rows)
     return card
 
 
@@ -80,12 +102,15 @@ async def handle(request: Request) -> Card:
     try:
         if r.models.resolve(a).found and r.models.resolve(b).found:
             return compare_models(a, b)
-        return compare_hardware(a, b)
+        from .willitrun import wants_chart
+
+        return compare_hardware(a, b, chart=wants_chart(request))
     except UserError as exc:
         return exc.card
 
 
 COMMAND = Command("compare", "Compare two GPUs/Macs (or two models) side by side.", handle,
                   (Option("a", "First hardware or model", required=True, autocomplete="hardware"),
-                   Option("b", "Second hardware or model", required=True, autocomplete="hardware")),
+                   Option("b", "Second hardware or model", required=True, autocomplete="hardware"),
+                   Option("chart", "Attach a chart", choices=("yes", "no"))),
                   expensive=True, examples=("/compare 4090 vs m4 max 128gb",))

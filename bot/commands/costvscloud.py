@@ -19,7 +19,11 @@ def cost_card(opts: dict) -> Card:
     r = resolver()
     if not cat.api_prices:
         return error_card("No API prices", "The catalog has no API price table yet.")
-    api = need(r.api_prices.resolve(str(opts.get("api") or "gpt-4o-mini")), "API model", "gpt-4o")
+    if opts.get("api"):
+        api = need(r.api_prices.resolve(str(opts["api"])), "API model", "sonnet 4.5")
+    else:
+        # No API named: compare with the cheapest priced model, and say so.
+        api = min(cat.api_prices.values(), key=lambda p: p.input_usd_per_mtok + p.output_usd_per_mtok)
     setup = r.setup(str(opts.get("hardware") or "rtx 3090"))
     need_setup(setup)
     model = need(r.models.resolve(str(opts.get("model") or "llama-3.1-8b")), "model", "llama 3.1 8b")
@@ -35,7 +39,7 @@ def cost_card(opts: dict) -> Card:
     card = Card(title=f"{setup.devices[0].label} vs {api.provider} {api.model}", verdict="info")
     assumptions = [f"{DEFAULT_INPUT_SHARE:.0%} of tokens are input (prompt), the rest output",
                    f"electricity ${kwh:.2f}/kWh" + (" (assumed)" if not opts.get("kwh_price") else ""),
-                   f"local model {model.name}, 8K context"]
+                   f"local model {model.name}, 8K context (answers are not the same quality as the API model)"]
     if res.fit == "no" or not res.decode_tok_s or not res.prefill_tok_s:
         card.summary = f"{model.name} doesn't run well enough on that hardware to compare; try /willitrun."
         card.verdict = "no"
@@ -74,10 +78,10 @@ async def handle(request: Request) -> Card:
 
 
 COMMAND = Command("costvscloud", "Local hardware + electricity vs a cloud API: monthly cost and break-even.", handle,
-                  (Option("api", "API model, e.g. 'gpt-4o'", autocomplete="api"),
+                  (Option("api", "API model, e.g. 'sonnet 4.5'", autocomplete="api"),
                    Option("hardware", "Your hardware", autocomplete="hardware"),
                    Option("model", "Local model", autocomplete="model"),
                    Option("tokens_per_day", "Tokens per day (e.g. 2M)", type="float", min_value=1),
                    Option("kwh_price", "Electricity price, USD per kWh", type="float", min_value=0),
                    Option("hours_per_day", "Hours of use per day (informational)", type="float", min_value=0)),
-                  examples=("/costvscloud 2M tokens/day gpt-4o on 3090",))
+                  examples=("/costvscloud 2M tokens/day sonnet 4.5 on 3090",))

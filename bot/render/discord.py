@@ -11,6 +11,9 @@ from .limits import DISCORD as L
 from .limits import discord_text
 
 
+CHART_FILENAME = "chart.png"
+
+
 def render_discord(card: Card) -> dict[str, Any]:
     """The JSON body of a message (interaction response data / webhook payload)."""
     budget = L["total"]
@@ -51,6 +54,9 @@ def render_discord(card: Card) -> dict[str, Any]:
         embed["fields"] = fields
     if footer:
         embed["footer"] = {"text": footer}
+    if card.chart_png:
+        # The adapter uploads card.chart_png as this attachment with the message.
+        embed["image"] = {"url": f"attachment://{CHART_FILENAME}"}
     components = _components(card)
     body: dict[str, Any] = {"embeds": [embed], "allowed_mentions": {"parse": []}}
     if components:
