@@ -79,6 +79,8 @@ def run_console() -> int:
             readline.read_history_file(HISTORY)
     except (ImportError, OSError):
         readline = None  # type: ignore[assignment]
+    loop = asyncio.new_event_loop()  # one loop for the session: the store's connections live on it
+    _open_store(loop, console)
     console.print("[bold]runlocalai console[/bold] — type /help, /willitrun llama 3.1 8b on rtx 3090, or /quit")
     interactive = sys.stdin.isatty()
     while True:
@@ -91,11 +93,34 @@ def run_console() -> int:
         if line in ("/quit", "/exit", "quit", "exit"):
             break
         name, _, rest = line.lstrip("/").partition(" ")
-        card = asyncio.run(run_text(name, rest))
+        card = loop.run_until_complete(run_text(name, rest))
         print_card(card, console)
     if readline is not None:
         try:
             readline.write_history_file(HISTORY)
         except OSError:
             pass
+    _close_store(loop)
     return 0
+
+
+def _open_store(loop: asyncio.AbstractEventLoop, console: Console) -> None:
+    """The configured database (a SQLite file by default), so /bench submit works here too."""
+    from .config import get_settings
+    from .store import set_store
+    from .store.factory import open_store
+
+    try:
+        set_store(loop.run_until_complete(open_store(get_settings().database_url)))
+    except Exception as exc:  # noqa: BLE001 - the console works without a database
+        console.print(f"[dim]No database ({escape(str(exc))}): benchmark submissions are off.[/dim]")
+
+
+def _close_store(loop: asyncio.AbstractEventLoop) -> None:
+    from .store import get_store, set_store
+
+    store = get_store()
+    if store is not None:
+        loop.run_until_complete(store.close())
+        set_store(None)
+    loop.close()

@@ -14,6 +14,7 @@ from typing import Any
 
 from catalog.resolve import get_resolver
 
+from .bench_parse import parse_bench_text, parse_review_text
 from .registry import Command
 
 MAX_TEXT = 100_000
@@ -204,7 +205,8 @@ NATURAL: dict[str, Callable[[str], dict[str, Any]]] = {
     "compare": parse_compare,
     "costvscloud": parse_costvscloud,
     "bestgpu": parse_bestgpu,
-    "bench": parse_willitrun,
+    "bench": parse_bench_text,
+    "bench-review": parse_review_text,
 }
 
 

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from bot.card import Card
 
 OptionType = Literal["str", "int", "float", "bool"]
+Permission = Literal["manage_server"]
 Completer = Literal["model", "hardware", "quant", "runtime", "glossary", "error", "quick", "api", "command"]
 
 
@@ -51,6 +52,9 @@ class Command:
     options: tuple[Option, ...] = ()
     expensive: bool = False
     examples: tuple[str, ...] = ()
+    # Who may run it, checked by the adapters: "manage_server" = Discord's Manage Server
+    # permission, a Slack workspace admin/owner. None: everyone. The console is the operator.
+    requires: Permission | None = None
 
     def option(self, name: str) -> Option | None:
         return next((o for o in self.options if o.name == name), None)

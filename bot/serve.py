@@ -39,9 +39,11 @@ def plan_services(settings: Settings, discord_http: bool, slack_http: bool) -> t
 async def serve(settings: Settings, services: list[str], host: str, port: int) -> None:
     from aiohttp import web
 
+    from .store import set_store
     from .store.factory import open_store
 
     store = await open_store(settings.database_url)
+    set_store(store)  # handlers reach it through bot.store.get_store()
     tasks = []
     runners = []
     try:
@@ -74,6 +76,7 @@ async def serve(settings: Settings, services: list[str], host: str, port: int) -
     finally:
         for r in runners:
             await r.cleanup()
+        set_store(None)
         await store.close()
 
 

@@ -6,7 +6,7 @@ from functools import lru_cache
 
 from bot.registry import Registry
 
-from . import bench, bestgpu, compare, costvscloud, define, meta, quick, specs, troubleshoot, willitrun
+from . import bench, bench_review, bestgpu, compare, costvscloud, define, meta, quick, specs, troubleshoot, willitrun
 
 
 @lru_cache(maxsize=1)
@@ -14,7 +14,7 @@ def build_registry() -> Registry:
     registry = Registry()
     for command in (
         willitrun.COMMAND, define.COMMAND, troubleshoot.COMMAND, compare.COMMAND, bestgpu.COMMAND,
-        costvscloud.COMMAND, specs.MODEL, specs.HARDWARE, specs.RUNTIME, bench.COMMAND, quick.COMMAND,
+        costvscloud.COMMAND, specs.MODEL, specs.HARDWARE, specs.RUNTIME, bench.COMMAND, bench_review.COMMAND, quick.COMMAND,
     ):
         registry.add(command)
     for command in meta.build(lambda: iter(registry)):

@@ -15,6 +15,7 @@ from bot.registry import Command, Option, Request
 
 from bot.card import error_card
 
+from .bench import add_community_evidence
 from ._common import UserError, bar, gib, need, need_setup, resolver, tok_s
 
 TIER_TEXT = {
@@ -167,7 +168,21 @@ async def handle(request: Request) -> Card:
         result, max_ctx, best_q = analyse(request.options)
     except UserError as exc:
         return exc.card
-    return willitrun_card(result, max_ctx, best_q)
+    card = willitrun_card(result, max_ctx, best_q)
+    req = result.request
+    await add_community_evidence(card, req.model.id, req.quant.id, {d.spec.id for d in req.devices},
+                                 sum(d.count for d in req.devices))
+    if wants_chart(request):
+        from bot.charts import willitrun_chart
+
+        card.chart_png = willitrun_chart(result, get_catalog())
+    return card
+
+
+def wants_chart(request: Request) -> bool:
+    """Charts go where images render (Discord) or when asked for (chart=yes)."""
+    asked = str(request.options.get("chart", "")).lower()
+    return asked in ("yes", "on", "true") or (request.platform == "discord" and asked not in ("no", "off", "false"))
 
 
 COMMAND = Command(
@@ -185,6 +200,7 @@ COMMAND = Command(
         Option("flash_attn", "Flash attention", choices=("on", "off")),
         Option("parallel", "Parallel sequences (slots)", type="int", min_value=1, max_value=256),
         Option("ram", "System RAM in GB (for offloading)", type="float", min_value=1, max_value=16384),
+        Option("chart", "Attach a chart (memory per device, speed vs context)", choices=("yes", "no")),
     ),
     expensive=True,
     examples=("/willitrun llama 3.3 70b on 2x 3090 q4_k_m 32k ctx", "/willitrun qwen3 30b a3b on m4 max 64gb"),
