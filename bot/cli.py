@@ -99,7 +99,16 @@ def _willitrun_json(args: argparse.Namespace) -> int:
         "assumptions": list(res.assumptions), "commands": commands(res),
     }
     print(json.dumps(out, indent=2))
+    _write_chart(args, res)
     return 0
+
+
+def _write_chart(args: argparse.Namespace, result) -> None:
+    if getattr(args, "chart", None):
+        from bot.charts import willitrun_chart
+
+        with open(args.chart, "wb") as fh:
+            fh.write(willitrun_chart(result, get_catalog()))
 
 
 def _run_command(name: str, text: str) -> int:
@@ -130,8 +139,11 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--parallel", type=int)
     w.add_argument("--ram", type=float)
     w.add_argument("--json", action="store_true")
+    w.add_argument("--chart", metavar="FILE.png", help="also write the chart (memory per device, speed vs context)")
     sub.add_parser("console", help="interactive console (the default)")
+    sub.add_parser("db", help="`db export|import|migrate`: back up the database as JSON lines, move between backends")
     sub.add_parser("serve", help="start the Discord / Slack front-ends (see runlocalai serve --help)")
+    sub.add_parser("discord", help="`discord sync [--guild ID]` registers the commands; `discord invite` prints the URL")
     return p
 
 
@@ -149,6 +161,14 @@ def main(argv: list[str] | None = None) -> int:
         from bot.serve import main as serve_main
 
         return serve_main(argv[1:])
+    if argv and argv[0] == "db":
+        from bot.db_cli import main as db_main
+
+        return db_main(argv[1:])
+    if argv and argv[0] == "discord":
+        from adapters.discord.cli import main as discord_main
+
+        return discord_main(argv[1:])
     if argv and argv[0].lstrip("/") in registry.names() and argv[0] != "willitrun":
         return _run_command(argv[0], " ".join(argv[1:]))
     args = build_parser().parse_args(argv)
@@ -157,6 +177,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd == "willitrun":
         if args.json:
             return _willitrun_json(args)
+        if args.chart:
+            from bot.commands._common import UserError
+            from bot.commands.willitrun import analyse
+
+            try:
+                _write_chart(args, analyse({"model": args.model, "hardware": args.hardware, "quant": args.quant,
+                                            "ctx": args.ctx, "runtime": args.runtime})[0])
+            except UserError as exc:
+                print(f"{exc.card.title}: {exc.card.summary}", file=sys.stderr)
+                return 2
         opts = [f"{k}={v}" for k, v in (("quant", args.quant), ("ctx", args.ctx), ("runtime", args.runtime),
                                         ("backend", args.backend), ("kv_cache", args.kv_cache),
                                         ("flash_attn", args.flash_attn), ("parallel", args.parallel),

@@ -1,0 +1,99 @@
+"""Building and running the bolt app: Socket Mode, or HTTP (POST /slack/events, GET /healthz).
+
+``SLACK_API_URL`` (``Settings.slack_api_url``) is the Web API base URL of every call the app
+makes (auth.test, chat.postMessage, users.info, views.publish, apps.connections.open), so tests
+and staging can point the real client at a local server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.config import Settings
+from bot.store.base import Store
+
+from .listeners import register_listeners
+
+log = logging.getLogger(__name__)
+
+BOLT_APP = web.AppKey("slack_bolt_app", AsyncApp)
+
+
+def build_web_client(settings: Settings) -> AsyncWebClient:
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    return AsyncWebClient(token=token, base_url=settings.slack_api_url)
+
+
+def build_app(settings: Settings, store: Store) -> AsyncApp:
+    """The bolt app with every listener registered; the signing secret is checked in HTTP mode."""
+    if settings.slack_bot_token is None:
+        raise ValueError("the Slack adapter needs SLACK_BOT_TOKEN")
+    secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+    app = AsyncApp(client=build_web_client(settings), signing_secret=secret, name="runlocalai",
+                   logger=logging.getLogger("adapters.slack.bolt"))
+    register_listeners(app, store, cooldown_seconds=settings.cooldown_seconds)
+    return app
+
+
+async def warm_up() -> None:
+    """Load the catalog before the first command (about two seconds), off the event loop."""
+    from catalog.resolve import get_resolver
+
+    await asyncio.to_thread(get_resolver)
+
+
+def build_http_app(settings: Settings, store: Store) -> web.Application:
+    """POST /slack/events (commands, interactivity and events; bolt verifies the signature and
+    answers 401 to a bad, missing or stale one) and GET /healthz."""
+    if settings.slack_signing_secret is None or not settings.slack_signing_secret.get_secret_value().strip():
+        raise ValueError("Slack HTTP mode needs SLACK_SIGNING_SECRET")
+    bolt = build_app(settings, store)
+
+    async def slack_events(request: web.Request) -> web.Response:
+        if not _is_integer(request.headers.get("X-Slack-Request-Timestamp", "0")):
+            # bolt's verifier would raise on int(); a malformed signature is a 401, not a 500.
+            return web.json_response({"error": "invalid request"}, status=401)
+        return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
+
+    async def healthz(request: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    async def on_startup(_: web.Application) -> None:
+        await warm_up()
+
+    web_app = web.Application()
+    web_app[BOLT_APP] = bolt
+    web_app.router.add_post("/slack/events", slack_events)
+    web_app.router.add_get("/healthz", healthz)
+    web_app.on_startup.append(on_startup)
+    return web_app
+
+
+def _is_integer(text: str) -> bool:
+    try:
+        int(text)
+    except ValueError:
+        return False
+    return True
+
+
+async def run_socket_mode(settings: Settings, store: Store) -> None:
+    """Connect over Socket Mode (SLACK_APP_TOKEN) and serve until cancelled."""
+    if settings.slack_app_token is None:
+        raise ValueError("Slack Socket Mode needs SLACK_APP_TOKEN")
+    app = build_app(settings, store)
+    handler = AsyncSocketModeHandler(app, settings.slack_app_token.get_secret_value())
+    await warm_up()
+    try:
+        await handler.connect_async()
+        log.info("Slack Socket Mode connected")
+        await asyncio.Event().wait()
+    finally:
+        await handler.close_async()

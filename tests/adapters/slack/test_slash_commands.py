@@ -1,0 +1,167 @@
+"""Slash commands over real HTTP into the real bolt AsyncApp; answers land on the fake Slack."""
+
+from __future__ import annotations
+
+import pytest
+
+from adapters.slack.answers import split_visibility
+from bot.commands import build_registry
+from bot.dispatch import run_text
+from bot.render.slack import render_slack
+from bot.store.base import ServerSettings
+
+from .conftest import all_texts, assert_slack_safe, make_settings
+from .fake_slack import TEAM_ID, FakeSlack
+from .memory_store import MemoryStore
+from .signing import SlackSender
+
+COMMAND_TEXTS = [(c.name, next((e.split(" ", 1)[1] for e in c.examples if " " in e.strip()), ""))
+                 for c in build_registry()]
+
+
+@pytest.mark.parametrize(("name", "text"), COMMAND_TEXTS, ids=[n for n, _ in COMMAND_TEXTS])
+async def test_each_registry_command_answers_via_response_url(
+        name: str, text: str, slack: SlackSender, fake_slack: FakeSlack, store: MemoryStore) -> None:
+    """Every registry command is a Slack command: acked at once, answered with the core's Card as blocks."""
+    user_id = "UADMIN" if build_registry().get(name).requires else "U1"  # type: ignore[union-attr]
+    status, body, seconds = await slack.command(name, text, user_id=user_id,
+                                                response_url=fake_slack.response_url())
+    assert (status, body) == (200, "") and seconds < 3
+    await fake_slack.wait_for(lambda: fake_slack.responses)
+    message = fake_slack.responses[0]
+    expected = await run_text(name, text, user_id=user_id, server_id=TEAM_ID, platform="slack")
+    assert message["blocks"] == render_slack(expected)["blocks"]
+    assert message["response_type"] == ("ephemeral" if expected.ephemeral else "in_channel")
+    assert_slack_safe(message)
+    outcome = "error" if expected.verdict == "error" else "ok"
+    assert store.counts[("slack", name, outcome)] == 1
+
+
+@pytest.mark.parametrize(("text", "workspace_private", "expected_type"), [
+    ("kv cache", False, "in_channel"),
+    ("kv cache", True, "ephemeral"),
+    ("kv cache private", False, "ephemeral"),
+    ("kv cache public", True, "in_channel"),
+    ("kv cache ephemeral=yes", False, "ephemeral"),
+    ("ephemeral=no kv cache", True, "in_channel"),
+])
+async def test_visibility_follows_workspace_setting_and_command_option(
+        text: str, workspace_private: bool, expected_type: str,
+        slack: SlackSender, fake_slack: FakeSlack, store: MemoryStore) -> None:
+    """The workspace default decides unless the command says public/private/ephemeral=..."""
+    await store.save_settings(ServerSettings("slack", TEAM_ID, ephemeral=workspace_private))
+    await slack.command("define", text, response_url=fake_slack.response_url())
+    await fake_slack.wait_for(lambda: fake_slack.responses)
+    message = fake_slack.responses[0]
+    assert message["response_type"] == expected_type
+    assert message["blocks"][0]["text"]["text"].endswith("KV cache")
+
+
+async def test_errors_stay_private_even_when_asked_public(slack: SlackSender, fake_slack: FakeSlack) -> None:
+    """An error card is only for the asker, whatever the visibility word."""
+    await slack.command("willitrun", "public", response_url=fake_slack.response_url())
+    await fake_slack.wait_for(lambda: fake_slack.responses)
+    assert fake_slack.responses[0]["response_type"] == "ephemeral"
+    assert "Missing input" in fake_slack.responses[0]["blocks"][0]["text"]["text"]
+
+
+async def test_bad_visibility_value_is_explained(slack: SlackSender, fake_slack: FakeSlack) -> None:
+    """ephemeral=maybe gets a private explanation, not a guess."""
+    await slack.command("define", "kv cache ephemeral=maybe", response_url=fake_slack.response_url())
+    await fake_slack.wait_for(lambda: fake_slack.responses)
+    message = fake_slack.responses[0]
+    assert message["response_type"] == "ephemeral"
+    assert any("ephemeral takes yes or no" in t for t in all_texts(message))
+
+
+async def test_hostile_text_cannot_mention_or_break_markup(slack: SlackSender, fake_slack: FakeSlack) -> None:
+    """User text echoed back has & < > escaped: no <!channel>, <!here>, <@U..> or masked links."""
+    hostile = "<!channel> <!here> <@U123ABC> <#C999> & <https://evil.example|click> " + "x" * 5000
+    await slack.command("define", hostile + " public", response_url=fake_slack.response_url())
+    await fake_slack.wait_for(lambda: fake_slack.responses)
+    message = fake_slack.responses[0]
+    assert_slack_safe(message)
+    joined = "\n".join(all_texts(message))
+    assert "&lt;!channel&gt;" in joined and "&amp;" in joined and "<https://evil" not in joined
+
+
+async def test_expensive_commands_have_a_per_user_cooldown(fake_slack: FakeSlack, store: MemoryStore) -> None:
+    """A second /willitrun within the cooldown gets a private 'one moment', not a computation."""
+    import aiohttp
+    from aiohttp.test_utils import TestServer
+
+    from adapters.slack import build_http_app
+
+    server = TestServer(build_http_app(make_settings(fake_slack.api_url, cooldown_seconds=60), store),
+                        host="127.0.0.1")
+    await server.start_server()
+    try:
+        async with aiohttp.ClientSession() as session:
+            slack = SlackSender(session, f"http://127.0.0.1:{server.port}/slack/events")
+            text = "llama 3.1 8b on rtx 4090"
+            await slack.command("willitrun", text, response_url=fake_slack.response_url("a"))
+            await fake_slack.wait_for(lambda: len(fake_slack.responses) == 1)
+            await slack.command("willitrun", text, response_url=fake_slack.response_url("b"))
+            await fake_slack.wait_for(lambda: len(fake_slack.responses) == 2)
+            await slack.command("willitrun", text, user_id="U2", response_url=fake_slack.response_url("c"))
+            await fake_slack.wait_for(lambda: len(fake_slack.responses) == 3)
+    finally:
+        await server.close()
+    by_key = dict(zip(fake_slack.response_keys, fake_slack.responses, strict=True))
+    assert "One moment" in by_key["b"]["blocks"][0]["text"]["text"]
+    assert by_key["b"]["response_type"] == "ephemeral"
+    assert "Llama 3.1 8B" in by_key["c"]["blocks"][0]["text"]["text"]
+    assert store.counts[("slack", "willitrun", "cooldown")] == 1
+
+
+async def test_admin_only_commands_check_users_info(slack: SlackSender, fake_slack: FakeSlack,
+                                                    store: MemoryStore) -> None:
+    """A registry command that requires manage_server is refused, privately, to a non-admin."""
+    admin_only = [c.name for c in build_registry() if c.requires == "manage_server"]
+    assert admin_only, "expected at least one admin-only command in the registry"
+    await slack.command(admin_only[0], "", user_id="U3", response_url=fake_slack.response_url())
+    await fake_slack.wait_for(lambda: fake_slack.responses)
+    assert fake_slack.calls("users.info")[0].args["user"] == "U3"
+    assert fake_slack.responses[0]["response_type"] == "ephemeral"
+    assert "Admins only" in fake_slack.responses[0]["blocks"][0]["text"]["text"]
+    assert store.counts[("slack", admin_only[0], "forbidden")] == 1
+
+
+@pytest.mark.parametrize(("text", "rest", "requested", "problem"), [
+    ("kv cache", "kv cache", None, False),
+    ("kv cache private", "kv cache", True, False),
+    ("kv cache PUBLIC", "kv cache", False, False),
+    ("--private", "", True, False),
+    ("ephemeral=yes kv cache", "kv cache", True, False),
+    ("kv cache ephemeral=off", "kv cache", False, False),
+    ("ephemeral=yes public", "public", True, False),   # the explicit option wins; 'public' stays text
+    ("private key error here", "private key error here", None, False),
+    ("kv ephemeral=maybe", "kv ephemeral=maybe", None, True),
+])
+def test_split_visibility(text: str, rest: str, requested: bool | None, problem: bool) -> None:
+    """Visibility words are taken out of the text; everything else is left for the core's parser."""
+    got_rest, got_requested, got_problem = split_visibility(text)
+    assert (got_rest, got_requested, got_problem is not None) == (rest, requested, problem)
+
+
+async def test_ack_comes_before_the_answer(slack: SlackSender, fake_slack: FakeSlack,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Slack gets its 200 while the command is still computing; the answer follows via response_url."""
+    import asyncio
+
+    from adapters.slack import answers
+    from bot.card import Card
+
+    release = asyncio.Event()
+
+    async def slow_run_text(command: str, text: str, **context: object) -> Card:
+        await release.wait()
+        return Card(title="computed after the ack")
+
+    monkeypatch.setattr(answers.dispatch, "run_text", slow_run_text)
+    status, _, _ = await asyncio.wait_for(
+        slack.command("define", "kv cache", response_url=fake_slack.response_url()), timeout=3)
+    assert status == 200 and fake_slack.responses == []
+    release.set()
+    await fake_slack.wait_for(lambda: fake_slack.responses)
+    assert "computed after the ack" in fake_slack.responses[0]["blocks"][0]["text"]["text"]
