@@ -11,7 +11,7 @@ from functools import lru_cache
 
 from catalog.loader import Catalog
 from catalog.resolve import Device
-from catalog.schemas import Architecture, ModelSpec, QuantPreset, RuntimeSpec
+from catalog.schemas import Architecture, HardwareSpec, ModelSpec, QuantPreset, RuntimeSpec
 
 from . import memory as mem
 from .budget import DeviceBudget, device_budgets
@@ -362,6 +362,20 @@ def _place_partial(gpus: list[DeviceBudget], layer_cost: list[int], compute: int
     return placed
 
 
+def matmul_tflops(spec: HardwareSpec) -> float:
+    """Peak matrix throughput for the prompt's matmuls, from the dense FP16 tensor figure.
+
+    The catalog's figure is FP16 inputs with FP32 accumulation, which GeForce parts run at half
+    rate; llama.cpp's CUDA prompt path uses INT8 (MMQ) or FP16-accumulate tensor ops, which they
+    run at full rate. So GeForce gets 2x its catalog figure relative to workstation and
+    datacenter parts (whitepapers). Fitted efficiency absorbs the rest (docs/ACCURACY.md).
+    """
+    tflops = spec.fp16_tensor_tflops or 0.0
+    if spec.vendor == "nvidia" and spec.segment in ("consumer", "laptop"):
+        return tflops * 2
+    return tflops
+
+
 def _prefill(req: FitRequest, gpus: list[DeviceBudget], full_offload: bool, tier: str
              ) -> tuple[tuple[float, float, float] | None, float | None]:
     if tier == "no":
@@ -370,13 +384,10 @@ def _prefill(req: FitRequest, gpus: list[DeviceBudget], full_offload: bool, tier
     tflops = None
     if gpus:
         spec = req.devices[0].spec
-        count = len(gpus)
         if spec.fp16_tensor_tflops:
-            tflops = spec.fp16_tensor_tflops * PREFILL_EFFICIENCY.get(req.backend, 0.2)
+            tflops = matmul_tflops(spec) * PREFILL_EFFICIENCY.get(req.backend, 0.2)
         elif spec.vendor == "apple" and spec.gpu_cores:
             tflops = spec.gpu_cores * APPLE_TFLOPS_PER_CORE * PREFILL_EFFICIENCY["metal"]
-        if tflops and count > 1:
-            tflops *= 1.0  # layer split: GPUs take turns on a single prompt
         if tflops and not full_offload:
             tflops *= 0.5  # CPU layers and PCIe transfers slow prompt processing
     else:
