@@ -2,36 +2,20 @@
 
 from __future__ import annotations
 
-from catalog.loader import get_catalog
-from catalog.resolve import Device
-
 from bot.card import Card, Source, error_card
-from bot.estimator import Options, estimate, plan
+from bot.estimator import FitResult, Options, PlanError, estimate, plan
 from bot.estimator import memory as mem
 from bot.registry import Command, Option, Request
+from catalog.loader import get_catalog
+from catalog.resolve import Device
 
 from ._common import UserError, gib, need, need_setup, resolver
 
 PROBE_MODELS = ("llama-3.1-8b", "qwen3-14b", "qwen3-30b-a3b", "qwen2.5-32b", "llama-3.3-70b", "gpt-oss-120b")
 
 
-def _speeds(devices: tuple[Device, ...]) -> dict[str, float | None]:
-    """Expected decode tok/s at 8K per probe model; None where it does not fit."""
-    cat = get_catalog()
-    out: dict[str, float | None] = {}
-    for mid in PROBE_MODELS:
-        m = cat.models.get(mid)
-        if m is None:
-            continue
-        try:
-            res = estimate(plan(cat, m, devices, Options(ctx=8192)), cat)
-        except Exception:  # noqa: BLE001 - a backend mismatch: not listed
-            continue
-        out[m.name] = res.decode_tok_s[1] if res.decode_tok_s and res.fit != "no" else None
-    return out
-
-
-def _runs(devices: tuple[Device, ...]) -> list[str]:
+def _probe(devices: tuple[Device, ...]) -> list[tuple[str, FitResult]]:
+    """The probe models' estimates at 8K context on a set-up (models it cannot plan are skipped)."""
     cat = get_catalog()
     out = []
     for mid in PROBE_MODELS:
@@ -39,12 +23,24 @@ def _runs(devices: tuple[Device, ...]) -> list[str]:
         if m is None:
             continue
         try:
-            res = estimate(plan(cat, m, devices, Options(ctx=8192)), cat)
-        except Exception:  # noqa: BLE001 - a backend mismatch: not listed
+            out.append((m.name, estimate(plan(cat, m, devices, Options(ctx=8192)), cat)))
+        except PlanError:  # a backend or format the runtime lacks: not listed
             continue
+    return out
+
+
+def _speeds(devices: tuple[Device, ...]) -> dict[str, float | None]:
+    """Expected decode tok/s per probe model; None where it does not fit."""
+    return {name: res.decode_tok_s[1] if res.decode_tok_s and res.fit != "no" else None
+            for name, res in _probe(devices)}
+
+
+def _runs(devices: tuple[Device, ...]) -> list[str]:
+    out = []
+    for name, res in _probe(devices):
         mark = {"comfortable": "🟢", "tradeoffs": "🟡", "no": "🔴"}[res.fit]
         speed = f" ~{res.decode_tok_s[1]:.0f} tok/s" if res.decode_tok_s else ""
-        out.append(f"{mark} {m.name}{speed}")
+        out.append(f"{mark} {name}{speed}")
     return out
 
 

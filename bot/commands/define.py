@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from catalog.loader import get_catalog
-
 from bot.card import Action, Card, Source, error_card
 from bot.content import render
 from bot.registry import Command, Option, Request
+from catalog.loader import get_catalog
 
-from ._common import resolver
+from ._common import UserError, need, resolver
 
 
 async def handle(request: Request) -> Card:
@@ -16,13 +15,10 @@ async def handle(request: Request) -> Card:
     if not term:
         cats = sorted({g.category for g in get_catalog().glossary.values()})
         return error_card("Which term?", "Ask `/define kv cache` or `/define gguf`. Categories: " + ", ".join(cats))
-    m = resolver().glossary.resolve(term)
-    if not m.found:
-        if m.ambiguous:
-            return error_card("Which term?", f"'{term}' matches several terms.", [c.term for c in m.candidates])
-        return error_card("Unknown term", f"I have no entry for '{term}'.", list(m.suggestions))
-    g = m.entry
-    assert g is not None
+    try:
+        g = need(resolver().glossary.resolve(term), "term", "kv cache")
+    except UserError as exc:
+        return exc.card
     more = str(request.options.get("more", "")).lower() in ("1", "true", "yes", "on")
     card = Card(title=g.term, summary=render(g.definition), verdict="info")
     if more:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from catalog.loader import get_catalog
-
-from bot.card import Action, Card, error_card
+from bot.card import Action, Card
 from bot.content import render
 from bot.registry import Command, Option, Request
+from catalog.loader import get_catalog
 
-from ._common import resolver
+from ._common import UserError, need, resolver
 
 
 async def handle(request: Request) -> Card:
@@ -18,13 +17,10 @@ async def handle(request: Request) -> Card:
         card = Card(title="Quick answers", verdict="info", summary="Ask `/quick TOPIC`. Topics:")
         card.add("Topics", "\n".join(f"• {q.id}: {q.title}" for q in list(cat.quick.values())[:40]), inline=False)
         return card
-    m = resolver().quick.resolve(topic)
-    if not m.found:
-        if m.ambiguous:
-            return error_card("Which topic?", f"'{topic}' matches several answers.", [q.id for q in m.candidates])
-        return error_card("Unknown topic", f"No quick answer for '{topic}'.", list(m.suggestions))
-    q = m.entry
-    assert q is not None
+    try:
+        q = need(resolver().quick.resolve(topic), "topic", "which quant")
+    except UserError as exc:
+        return exc.card
     card = Card(title=q.title, summary=render(q.answer), verdict="info")
     for rel in q.related[:3]:
         if rel in cat.quick:
