@@ -6,6 +6,9 @@ the field, so the bot never runs half-loaded.
 
 from __future__ import annotations
 
+import hashlib
+import os
+import pickle
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -30,6 +33,8 @@ from catalog.schemas import (
 )
 
 DATA_DIR = Path(__file__).parent / "data"
+# libyaml's safe loader when PyYAML was built with it (about 10x faster), else the Python one.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 T = TypeVar("T", bound=BaseModel)
 
 
@@ -40,7 +45,7 @@ class CatalogError(Exception):
 def _read_yaml(path: Path) -> Any:
     try:
         with path.open(encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
+            return yaml.load(fh, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
     except FileNotFoundError as exc:
         raise CatalogError(f"{path}: catalog file is missing") from exc
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
@@ -160,6 +165,49 @@ def load_catalog(data_dir: Path = DATA_DIR, *, check_references: bool = True) ->
     return cat
 
 
+def _cache_path(data_dir: Path) -> Path | None:
+    """Where a validated copy of this exact data lives: keyed by every data file's name, size
+    and modification time, and by the schemas' and loader's own source."""
+    root = os.environ.get("RUNLOCALAI_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "runlocalai")
+    digest = hashlib.sha256()
+    for path in sorted([*data_dir.rglob("*.yaml"), Path(__file__), Path(__file__).with_name("schemas.py")]):
+        st = path.stat()
+        digest.update(f"{path}:{st.st_size}:{st.st_mtime_ns};".encode())
+    return Path(root) / f"catalog-{digest.hexdigest()[:24]}.pickle"
+
+
+def load_catalog_cached(data_dir: Path = DATA_DIR) -> Catalog:
+    """``load_catalog`` behind a pickle of the validated result (start-up in milliseconds).
+
+    Any change to a data file, the schemas or this loader changes the key, so a stale copy is
+    never used; an unreadable cache is ignored and rewritten.
+    """
+    try:
+        path = _cache_path(data_dir)
+    except OSError:
+        path = None
+    if path is not None and path.exists():
+        try:
+            with path.open("rb") as fh:
+                cached = pickle.load(fh)
+            if isinstance(cached, Catalog):
+                return cached
+        except Exception:  # noqa: BLE001 - a damaged cache is rebuilt below
+            pass
+    cat = load_catalog(data_dir)
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            with tmp.open("wb") as fh:
+                pickle.dump(cat, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, path)
+        except OSError:
+            pass  # a read-only home: run without the cache
+    return cat
+
+
 _CATALOG: Catalog | None = None
 
 
@@ -167,5 +215,5 @@ def get_catalog() -> Catalog:
     """The process-wide catalog, loaded on first use."""
     global _CATALOG
     if _CATALOG is None:
-        _CATALOG = load_catalog()
+        _CATALOG = load_catalog_cached()
     return _CATALOG
