@@ -142,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--chart", metavar="FILE.png", help="also write the chart (memory per device, speed vs context)")
     sub.add_parser("console", help="interactive console (the default)")
     sub.add_parser("db", help="`db export|import|migrate`: back up the database as JSON lines, move between backends")
+    sub.add_parser("config", help="`config check [--json]`: the effective configuration (secrets masked), what will start")
     sub.add_parser("serve", help="start the Discord / Slack front-ends (see runlocalai serve --help)")
     sub.add_parser("discord", help="`discord sync [--guild ID]` registers the commands; `discord invite` prints the URL")
     return p
@@ -161,6 +162,10 @@ def main(argv: list[str] | None = None) -> int:
         from bot.serve import main as serve_main
 
         return serve_main(argv[1:])
+    if argv and argv[0] == "config":
+        from bot.config_cli import main as config_main
+
+        return config_main(argv[1:])
     if argv and argv[0] == "db":
         from bot.db_cli import main as db_main
 

@@ -1,21 +1,36 @@
-"""Typed configuration from the environment (and a .env file); secrets have no default.
+"""Typed configuration: the environment (and a .env file), plus an optional YAML file for the
+non-secret settings; secrets have no default and come from the environment only.
 
 ``RUNLOCALAI_`` prefixes the bot's own settings; platform tokens keep the names their platforms
 document (DISCORD_TOKEN, SLACK_BOT_TOKEN ...). Secrets are ``SecretStr`` and never printed.
+
+Precedence, highest first: arguments, environment, .env, the YAML file
+(``RUNLOCALAI_CONFIG=path`` or ``runlocalai serve --config path``), defaults. YAML keys are the
+field names (``log_json: true``); a secret in the YAML file is an error, not silently used.
 """
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from pydantic import AliasChoices, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+import yaml
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+CONFIG_ENV = "RUNLOCALAI_CONFIG"
+
+
+class ConfigFileError(ValueError):
+    """The YAML configuration file is unreadable, not a mapping, names an unknown key or a secret."""
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore",
-                                      env_prefix="RUNLOCALAI_")
+                                      env_prefix="RUNLOCALAI_", populate_by_name=True)
 
     # Storage: a SQLite file by default, PostgreSQL when DATABASE_URL is a postgres URL.
     database_url: str = Field(default="sqlite:///runlocalai.sqlite3",
@@ -23,11 +38,25 @@ class Settings(BaseSettings):
     log_json: bool = False
     log_level: str = "INFO"
 
+    # HTTP front-ends (--discord-http / --slack-http; Slack takes the next port when both run)
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # The ops server (/healthz, /readyz, /metrics) for the gateway modes; 0 turns it off.
+    # The HTTP modes serve the same routes on their own port.
+    ops_host: str = "127.0.0.1"
+    ops_port: int = 9100
+    # SIGTERM: stop accepting, give in-flight requests this long, then close the store.
+    shutdown_timeout_s: float = 10.0
+
     # Discord
     discord_token: SecretStr | None = Field(default=None, validation_alias="DISCORD_TOKEN")
     discord_public_key: str | None = Field(default=None, validation_alias="DISCORD_PUBLIC_KEY")
     discord_application_id: str | None = Field(default=None, validation_alias="DISCORD_APPLICATION_ID")
     discord_api_url: str = Field(default="https://discord.com/api/v10", validation_alias="DISCORD_API_URL")
+    # Gateway sharding for large installs (SHARD_COUNT=4, SHARD_IDS=0,1): declared, not yet wired
+    # into the gateway client (see docs/DEPLOY.md).
+    shard_count: int | None = Field(default=None, validation_alias=AliasChoices("SHARD_COUNT", "shard_count"))
+    shard_ids: list[int] | None = Field(default=None, validation_alias=AliasChoices("SHARD_IDS", "shard_ids"))
 
     # Slack
     slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
@@ -39,11 +68,93 @@ class Settings(BaseSettings):
     cooldown_seconds: float = 3.0
     max_concurrency: int = 64
 
+    @field_validator("shard_ids", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        """SHARD_IDS=0,1,2 as well as the JSON list [0, 1, 2]."""
+        if isinstance(value, str) and not value.strip().startswith("["):
+            return [int(x) for x in value.split(",") if x.strip()]
+        if isinstance(value, int):
+            return [value]
+        return value
+
     @property
     def sqlite_path(self) -> Path | None:
         if self.database_url.startswith("sqlite:///"):
             return Path(self.database_url.removeprefix("sqlite:///"))
         return None
+
+    @classmethod
+    def secret_fields(cls) -> list[str]:
+        return [name for name, f in cls.model_fields.items() if _is_secret(f)]
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings],
+                                   init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, dotenv_settings, YamlFileSource(settings_cls), file_secret_settings
+
+
+def _is_secret(field: FieldInfo) -> bool:
+    return "SecretStr" in repr(field.annotation)
+
+
+def config_path() -> Path | None:
+    """The YAML file RUNLOCALAI_CONFIG names, if any."""
+    value = os.environ.get(CONFIG_ENV, "").strip()
+    return Path(value).expanduser() if value else None
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The YAML file's non-secret settings, keyed by field name; ConfigFileError on anything else."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigFileError(f"cannot read the configuration file {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigFileError(f"{path}: expected a mapping of setting: value")
+    fields = Settings.model_fields
+    secrets = set(Settings.secret_fields())
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        name = str(key).lower()
+        if name not in fields:
+            # also accept the environment name (DISCORD_API_URL, RUNLOCALAI_LOG_JSON)
+            name = next((n for n, f in fields.items() if str(key).upper() in _env_names(n, f)), "")
+        if not name:
+            raise ConfigFileError(f"{path}: unknown setting {key!r}")
+        if name in secrets:
+            raise ConfigFileError(f"{path}: {key!r} is a secret; set it in the environment, not in a file")
+        out[name] = value
+    return out
+
+
+def _env_names(name: str, field: FieldInfo) -> set[str]:
+    alias = field.validation_alias
+    if isinstance(alias, str):
+        return {alias.upper()}
+    if isinstance(alias, AliasChoices):
+        return {str(a).upper() for a in alias.choices}
+    return {f"RUNLOCALAI_{name}".upper()}
+
+
+def env_names() -> dict[str, set[str]]:
+    """Each setting's environment variable names (for the deploy files' consistency test)."""
+    return {n: _env_names(n, f) for n, f in Settings.model_fields.items()}
+
+
+class YamlFileSource(PydanticBaseSettingsSource):
+    """The optional YAML file of non-secret settings (RUNLOCALAI_CONFIG)."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False   # unused: __call__ returns the whole mapping
+
+    def __call__(self) -> dict[str, Any]:
+        path = config_path()
+        return read_config_file(path) if path is not None else {}
 
 
 @lru_cache(maxsize=1)

@@ -8,7 +8,7 @@ Discord slash commands, Slack slash commands and CLI subcommands are all built f
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from bot.card import Card
@@ -82,3 +82,8 @@ class Registry:
 
     def names(self) -> list[str]:
         return list(self._commands)
+
+    def wrap_handlers(self, wrap: Callable[[str, Handler], Handler]) -> None:
+        """Replace every handler by ``wrap(name, handler)`` (metrics; see bot.observability)."""
+        for name, command in self._commands.items():
+            self._commands[name] = replace(command, handler=wrap(name, command.handler))

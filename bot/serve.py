@@ -2,6 +2,11 @@
 
 Gateway modes (Discord gateway, Slack Socket Mode) start when their tokens are set; the HTTP
 modes start on request (--discord-http, --slack-http). All share one store and one registry.
+
+Operations: the HTTP modes serve /healthz, /readyz and /metrics on their own port; the gateway
+modes get a small ops server on ``ops_port`` (RUNLOCALAI_OPS_PORT, 0 = off). SIGTERM (or SIGINT)
+shuts down gracefully: /readyz turns 503, the listeners stop accepting, in-flight requests get
+``shutdown_timeout_s`` to finish, the gateway connections close, then the store.
 """
 
 from __future__ import annotations
@@ -9,11 +14,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
+import signal
 import sys
 
-from .config import Settings, get_settings
+from .config import CONFIG_ENV, ConfigFileError, Settings, get_settings
 
 log = logging.getLogger(__name__)
+
+GATEWAYS = ("discord-gateway", "slack-socket")
 
 
 def plan_services(settings: Settings, discord_http: bool, slack_http: bool) -> tuple[list[str], list[str]]:
@@ -36,25 +45,32 @@ def plan_services(settings: Settings, discord_http: bool, slack_http: bool) -> t
     return services, problems
 
 
-async def serve(settings: Settings, services: list[str], host: str, port: int) -> None:
+async def serve(settings: Settings, services: list[str], host: str, port: int,
+                stop: asyncio.Event | None = None) -> None:
+    """Run ``services`` until ``stop`` is set (SIGTERM/SIGINT set it when run from ``main``) or a
+    gateway task ends; then shut down gracefully."""
     from aiohttp import web
 
+    from .observability import instrument_registry, instrument_store, ops_app, start_draining
     from .store import set_store
     from .store.factory import open_store
 
-    store = await open_store(settings.database_url)
+    stop = stop or asyncio.Event()
+    raw_store = await open_store(settings.database_url)
+    store = instrument_store(raw_store)
     set_store(store)  # handlers reach it through bot.store.get_store()
-    tasks = []
-    runners = []
+    instrument_registry()
+    tasks: list[asyncio.Task[None]] = []
+    runners: list[web.AppRunner] = []
     try:
         if "discord-gateway" in services:
             from adapters.discord import run_gateway
 
-            tasks.append(asyncio.create_task(run_gateway(settings, store)))
+            tasks.append(asyncio.create_task(run_gateway(settings, store), name="discord-gateway"))
         if "slack-socket" in services:
             from adapters.slack import run_socket_mode
 
-            tasks.append(asyncio.create_task(run_socket_mode(settings, store)))
+            tasks.append(asyncio.create_task(run_socket_mode(settings, store), name="slack-socket"))
         http_port = port
         for name in ("discord-http", "slack-http"):
             if name not in services:
@@ -63,31 +79,70 @@ async def serve(settings: Settings, services: list[str], host: str, port: int) -
                 from adapters.discord import build_http_app
             else:
                 from adapters.slack import build_http_app  # type: ignore[no-redef]
-            runner = web.AppRunner(build_http_app(settings, store))
-            await runner.setup()
-            await web.TCPSite(runner, host, http_port).start()
+            runners.append(await _start(web, build_http_app(settings, store), host, http_port, settings))
             log.info("%s listening on http://%s:%d", name, host, http_port)
-            runners.append(runner)
             http_port += 1
-        if tasks:
-            await asyncio.gather(*tasks)
-        else:
-            await asyncio.Event().wait()
+        if settings.ops_port and any(s in GATEWAYS for s in services):
+            runners.append(await _start(web, ops_app(store), settings.ops_host, settings.ops_port, settings))
+            log.info("ops server (/healthz /readyz /metrics) on http://%s:%d", settings.ops_host, settings.ops_port)
+        waiter = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait({waiter, *tasks}, return_when=asyncio.FIRST_COMPLETED)
+        for task in done - {waiter}:
+            if not task.cancelled() and task.exception() is not None:
+                log.error("%s stopped", task.get_name(), exc_info=task.exception())
+        waiter.cancel()
+        log.info("shutting down")
     finally:
+        start_draining()
+        # Stop accepting and let in-flight HTTP requests finish (up to shutdown_timeout_s each app).
         for r in runners:
-            await r.cleanup()
+            try:
+                await r.cleanup()
+            except Exception:
+                log.exception("error while stopping an HTTP listener")
+        for t in tasks:
+            t.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=settings.shutdown_timeout_s)
         set_store(None)
-        await store.close()
+        await raw_store.close()
+        log.info("stopped")
+
+
+async def _start(web, app, host: str, port: int, settings: Settings):
+    runner = web.AppRunner(app, shutdown_timeout=settings.shutdown_timeout_s, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    return runner
+
+
+async def _serve_until_signalled(settings: Settings, services: list[str], host: str, port: int) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):   # not on this platform / not the main thread
+            pass
+    await serve(settings, services, host, port, stop)
 
 
 def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="runlocalai serve")
     p.add_argument("--discord-http", action="store_true", help="serve Discord interactions over HTTP")
     p.add_argument("--slack-http", action="store_true", help="serve Slack events over HTTP")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--host", default=None, help="listen address of the HTTP modes (default: settings host)")
+    p.add_argument("--port", type=int, default=None, help="port of the first HTTP mode (default: settings port)")
+    p.add_argument("--config", help=f"YAML file of non-secret settings (or {CONFIG_ENV}=path)")
     args = p.parse_args(argv)
-    settings = get_settings()
+    if args.config:
+        os.environ[CONFIG_ENV] = args.config
+        get_settings.cache_clear()
+    try:
+        settings = get_settings()
+    except (ConfigFileError, ValueError) as exc:
+        print(f"runlocalai serve: bad configuration: {exc}", file=sys.stderr)
+        return 2
     services, problems = plan_services(settings, args.discord_http, args.slack_http)
     for problem in problems:
         print(f"runlocalai serve: {problem}", file=sys.stderr)
@@ -98,9 +153,13 @@ def main(argv: list[str]) -> int:
               "SLACK_BOT_TOKEN (Slack Socket Mode), or use --discord-http / --slack-http. "
               "Without tokens, `runlocalai` opens the local console.", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level)
+    from .observability import configure_logging
+
+    configure_logging(settings.log_level, settings.log_json)
+    host = args.host if args.host is not None else settings.host
+    port = args.port if args.port is not None else settings.port
     try:
-        asyncio.run(serve(settings, services, args.host, args.port))
+        asyncio.run(_serve_until_signalled(settings, services, host, port))
     except KeyboardInterrupt:
         pass
     return 0

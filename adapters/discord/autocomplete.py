@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.commands import build_registry
+from bot.observability import observe_autocomplete
 from bot.registry import Completer
 from bot.render.limits import DISCORD, clamp
 from catalog.resolve import get_resolver
@@ -24,6 +25,7 @@ def _label(kind: str, entry: Any) -> str:
     return name if name.lower() == str(entry.id).lower() else f"{name} ({entry.id})"
 
 
+@observe_autocomplete
 def suggestions(kind: Completer, current: str, limit: int = LIMIT) -> list[tuple[str, str]]:
     """The best ``limit`` (display name, value) pairs for what the user has typed so far."""
     current = (current or "")[:100]
