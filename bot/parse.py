@@ -18,6 +18,20 @@ from .bench_parse import parse_bench_text, parse_review_text
 from .registry import Command
 
 MAX_TEXT = 100_000
+# Names, numbers and one-line questions: far longer text is a paste in the wrong place, and the
+# natural-language readers below try split points and regexes whose cost grows with length.
+MAX_OPTION_TEXT = 6_000   # Discord's own limit on a string option
+LONG_TEXT_OPTIONS = frozenset({"text", "paste"})   # pasted logs and benchmark output
+LONG_TEXT_PARSERS = frozenset({"bench", "bench-review"})
+MAX_SPLIT_WORDS = 40
+
+
+def check_length(command_name: str, option_name: str | None, text: str) -> None:
+    """ParseError when ``text`` is too long for this option (pastes may be up to MAX_TEXT)."""
+    limit = MAX_TEXT if option_name in LONG_TEXT_OPTIONS else MAX_OPTION_TEXT
+    if len(text) > limit:
+        what = f"{option_name} of /{command_name}" if option_name else f"/{command_name}"
+        raise ParseError(f"that is {len(text):,} characters; {what} takes at most {limit:,}")
 
 
 class ParseError(ValueError):
@@ -68,13 +82,18 @@ def _coerce(command: Command, name: str, value: str) -> Any:
     return value
 
 
-_KV_RE = re.compile(r"(?:\bkv(?:[ _-]?cache)?|\bcache|-ctk)\s*[=:]?\s*(f16|q8_0|q8|q4_0|q4|fp8)\b|\b(f16|q8_0|q8|q4_0|q4|fp8)\s+(?:kv|cache)\b", re.I)
-_CTX_RE = re.compile(r"\b(?:ctx|context|num_ctx|-c)\s*[=:]?\s*(\d+(?:\.\d+)?\s*k?)\b|\b(\d+(?:\.\d+)?\s*k)\b(?:\s*(?:ctx|context|tokens))?|\b(\d{3,7})\s*(?:ctx|context|tokens)\b", re.I)
-_FA_RE = re.compile(r"\b(?:fa|flash[ _-]?attn|flash[ _-]?attention)\s*[=:]?\s*(on|off)\b|\b(no)[ -]?(?:fa|flash[ _-]?attention)\b", re.I)
-_NP_RE = re.compile(r"\b(?:np|parallel|slots?)\s*[=:]?\s*(\d{1,3})\b|\b(\d{1,3})\s+(?:slots|parallel)\b", re.I)
-_RAM_RE = re.compile(r"\b(\d{1,4})\s*gb?\s+(?:of\s+)?(?:system\s+)?ram\b|\bram\s*[=:]?\s*(\d{1,4})\s*(?:gb?)?\b", re.I)
-_BACKEND_RE = re.compile(r"\b(cuda|rocm|metal|vulkan|sycl)\b", re.I)
-_SPLIT_ON_RE = re.compile(r"\s+(?:on|with|using|@)\s+|\s*\|\s*", re.I)
+def coerce_option(command: Command, name: str, value: str) -> Any:
+    """One option's text -> its declared type (int, float, bool, a choice); raises ParseError."""
+    return _coerce(command, name, value)
+
+
+_KV_RE = re.compile(r"(?:\bkv(?:[ _-]?cache)?|\bcache|-ctk)\s*[=:]?\s*(f16|q8_0|q8|q4_0|q4|fp8)\b|\b(f16|q8_0|q8|q4_0|q4|fp8)\s+(?:kv|cache)\b", re.IGNORECASE)
+_CTX_RE = re.compile(r"\b(?:ctx|context|num_ctx|-c)\s*[=:]?\s*(\d+(?:\.\d+)?\s*k?)\b|\b(\d+(?:\.\d+)?\s*k)\b(?:\s*(?:ctx|context|tokens))?|\b(\d{3,7})\s*(?:ctx|context|tokens)\b", re.IGNORECASE)
+_FA_RE = re.compile(r"\b(?:fa|flash[ _-]?attn|flash[ _-]?attention)\s*[=:]?\s*(on|off)\b|\b(no)[ -]?(?:fa|flash[ _-]?attention)\b", re.IGNORECASE)
+_NP_RE = re.compile(r"\b(?:np|parallel|slots?)\s*[=:]?\s*(\d{1,3})\b|\b(\d{1,3})\s+(?:slots|parallel)\b", re.IGNORECASE)
+_RAM_RE = re.compile(r"\b(\d{1,4})\s*gb?\s+(?:of\s+)?(?:system\s+)?ram\b|\bram\s*[=:]?\s*(\d{1,4})\s*(?:gb?)?\b", re.IGNORECASE)
+_BACKEND_RE = re.compile(r"\b(cuda|rocm|metal|vulkan|sycl)\b", re.IGNORECASE)
+_SPLIT_ON_RE = re.compile(r"\s+(?:on|with|using|@)\s+|\s*\|\s*", re.IGNORECASE)
 
 
 def _strip(text: str, span: tuple[int, int]) -> str:
@@ -82,6 +101,9 @@ def _strip(text: str, span: tuple[int, int]) -> str:
 
 
 def parse_willitrun(text: str) -> dict[str, Any]:
+    if len(text) > MAX_OPTION_TEXT:   # also reached from /bench text that is not tool output
+        raise ParseError(f"that is {len(text):,} characters; a model-and-hardware question takes at most "
+                         f"{MAX_OPTION_TEXT:,} (paste benchmark output as it is)")
     out: dict[str, Any] = {}
     r = get_resolver()
     m = _KV_RE.search(text)
@@ -112,7 +134,7 @@ def parse_willitrun(text: str) -> dict[str, Any]:
     # Runtimes by name (multi-word names first), then quant words.
     for rt in sorted(r.catalog.runtimes.values(), key=lambda x: -len(x.name)):
         for name in sorted({rt.id, rt.name, *rt.aliases}, key=len, reverse=True):
-            mm = re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w-])", text, re.I)
+            mm = re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w-])", text, re.IGNORECASE)
             if mm:
                 out["runtime"] = rt.id
                 text = _strip(text, mm.span())
@@ -140,6 +162,8 @@ def _split_model_hardware(text: str) -> dict[str, str]:
     """No 'on': try every split point, preferring one where both halves resolve."""
     r = get_resolver()
     words = text.split()
+    if len(words) > MAX_SPLIT_WORDS:   # each split point costs two lookups; real questions are short
+        return {"model": text}
     for i in range(len(words) - 1, 0, -1):
         left, right = " ".join(words[:i]), " ".join(words[i:])
         if r.models.resolve(left).found and r.setup(right).found:
@@ -148,7 +172,7 @@ def _split_model_hardware(text: str) -> dict[str, str]:
 
 
 def parse_compare(text: str) -> dict[str, Any]:
-    parts = re.split(r"\s+(?:vs\.?|versus|or|against)\s+|\s*,\s*", text.strip(), maxsplit=1, flags=re.I)
+    parts = re.split(r"\s+(?:vs\.?|versus|or|against)\s+|\s*,\s*", text.strip(), maxsplit=1, flags=re.IGNORECASE)
     if len(parts) != 2 or not all(p.strip() for p in parts):
         raise ParseError("compare two things: `/compare 4090 vs m4 max 128gb`")
     return {"a": parts[0].strip(), "b": parts[1].strip()}
@@ -156,15 +180,15 @@ def parse_compare(text: str) -> dict[str, Any]:
 
 def parse_costvscloud(text: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    m = re.search(r"(\d+(?:\.\d+)?\s*[kmb]?)\s*(?:tokens?|tok)?\s*(?:/|per|a)\s*day", text, re.I)
+    m = re.search(r"(?<![\d.])(\d+(?:\.\d+)?\s*[kmb]?)\s*(?:tokens?|tok)?\s*(?:/|per|a)\s*day", text, re.IGNORECASE)
     if m:
         out["tokens_per_day"] = _number(m.group(1))
         text = _strip(text, m.span())
-    m = re.search(r"\$?\s*(\d+(?:\.\d+)?)\s*(?:\$|usd)?\s*(?:/|per)\s*kwh", text, re.I)
+    m = re.search(r"\$?\s*(?<![\d.])(\d+(?:\.\d+)?)\s*(?:\$|usd)?\s*(?:/|per)\s*kwh", text, re.IGNORECASE)
     if m:
         out["kwh_price"] = float(m.group(1))
         text = _strip(text, m.span())
-    m = re.search(r"(\d+(?:\.\d+)?)\s*(?:h|hours?)\s*(?:/|per|a)\s*day", text, re.I)
+    m = re.search(r"(?<![\d.])(\d+(?:\.\d+)?)\s*(?:h|hours?)\s*(?:/|per|a)\s*day", text, re.IGNORECASE)
     if m:
         out["hours_per_day"] = float(m.group(1))
         text = _strip(text, m.span())
@@ -178,15 +202,15 @@ def parse_costvscloud(text: str) -> dict[str, Any]:
 
 def parse_bestgpu(text: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    m = re.search(r"(?:\$\s*(\d[\d,]*)|(\d[\d,]*)\s*(?:\$|usd|dollars)|(?:budget|under|below|max)\s*\$?\s*(\d[\d,]*))", text, re.I)
+    m = re.search(r"(?:\$\s*(\d[\d,]*)|(?<![\d,])(\d[\d,]*)\s*(?:\$|usd|dollars)|(?:budget|under|below|max)\s*\$?\s*(\d[\d,]*))", text, re.IGNORECASE)
     if m:
         out["budget"] = float(next(g for g in m.groups() if g).replace(",", ""))
         text = _strip(text, m.span())
-    m = re.search(r"\b(new|used)\b", text, re.I)
+    m = re.search(r"\b(new|used)\b", text, re.IGNORECASE)
     if m:
         out["condition"] = m.group(1).lower()
         text = _strip(text, m.span())
-    m = re.search(r"\b(nvidia|amd|apple|intel|mac)\b", text, re.I)
+    m = re.search(r"\b(nvidia|amd|apple|intel|mac)\b", text, re.IGNORECASE)
     if m:
         out["platform"] = {"mac": "apple"}.get(m.group(1).lower(), m.group(1).lower())
         text = _strip(text, m.span())
@@ -194,7 +218,7 @@ def parse_bestgpu(text: str) -> dict[str, Any]:
     if m:
         out["ctx"] = parse_context(next(g for g in m.groups() if g))
         text = _strip(text, m.span())
-    text = re.sub(r"^\s*(?:for|to run|run)\s+", "", text.strip(), flags=re.I)
+    text = re.sub(r"^\s*(?:for|to run|run)\s+", "", text.strip(), flags=re.IGNORECASE)
     if text:
         out["model"] = text
     return out
@@ -229,8 +253,10 @@ def parse_options(command: Command, text: str) -> dict[str, Any]:
         key, sep, value = w.partition("=")
         k = key.lstrip("-").replace("-", "_")
         if sep and k in names and not key.startswith("-c"):
+            check_length(command.name, k, value)
             explicit[k] = _coerce(command, k, value)
         elif w.startswith("--") and k in names and i + 1 < len(words):
+            check_length(command.name, k, words[i + 1])
             explicit[k] = _coerce(command, k, words[i + 1])
             i += 1
         else:
@@ -242,11 +268,14 @@ def parse_options(command: Command, text: str) -> dict[str, Any]:
     if remaining:
         parser = NATURAL.get(command.name)
         if parser is not None:
+            if command.name not in LONG_TEXT_PARSERS:
+                check_length(command.name, None, remaining)
             natural = parser(remaining)
         else:
             first = next((o for o in command.options if o.type == "str"), None)
             if first is None:
                 raise ParseError(f"/{command.name} takes no text")
+            check_length(command.name, first.name, remaining)
             natural = {first.name: remaining}
     merged = {**natural, **explicit}
     for name, value in list(merged.items()):

@@ -10,6 +10,8 @@ class Cooldown:
     """At most ``rate`` calls per ``per`` seconds for each key (a token bucket), bounded in size."""
 
     def __init__(self, rate: int, per: float, max_keys: int = 100_000) -> None:
+        if rate < 1 or per <= 0:
+            raise ValueError(f"a rate limit needs rate >= 1 and per > 0, not {rate}/{per}")
         self.rate, self.per, self.max_keys = rate, per, max_keys
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
 

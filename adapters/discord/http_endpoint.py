@@ -20,6 +20,7 @@ from bot.card import Card, error_card
 from bot.commands import build_registry
 from bot.config import Settings
 from bot.errors_kb import MAX_LOG_BYTES
+from bot.observability import add_ops_routes
 from bot.render.discord import CHART_FILENAME, render_discord
 from bot.store.base import Store
 
@@ -357,4 +358,5 @@ def build_http_app(settings: Settings, store: Store | None) -> web.Application:
     app.router.add_post("/interactions", endpoint.interactions)
     app.router.add_get("/healthz", endpoint.healthz)
     app[ENDPOINT] = endpoint
+    add_ops_routes(app, store)   # /readyz, /metrics, request timing
     return app

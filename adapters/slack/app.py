@@ -17,6 +17,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
+from bot.observability import add_ops_routes
 from bot.store.base import Store
 
 from .listeners import register_listeners
@@ -27,8 +28,16 @@ BOLT_APP = web.AppKey("slack_bolt_app", AsyncApp)
 
 
 def build_web_client(settings: Settings) -> AsyncWebClient:
+    """The Web API client; a 429 is retried after its Retry-After and a dropped connection
+    once more (both safe: Slack did not act on the call)."""
+    from slack_sdk.http_retry.builtin_async_handlers import (
+        AsyncConnectionErrorRetryHandler,
+        AsyncRateLimitErrorRetryHandler,
+    )
+
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-    return AsyncWebClient(token=token, base_url=settings.slack_api_url)
+    return AsyncWebClient(token=token, base_url=settings.slack_api_url, retry_handlers=[
+        AsyncConnectionErrorRetryHandler(max_retry_count=1), AsyncRateLimitErrorRetryHandler(max_retry_count=2)])
 
 
 def build_app(settings: Settings, store: Store) -> AsyncApp:
@@ -73,6 +82,7 @@ def build_http_app(settings: Settings, store: Store) -> web.Application:
     web_app.router.add_post("/slack/events", slack_events)
     web_app.router.add_get("/healthz", healthz)
     web_app.on_startup.append(on_startup)
+    add_ops_routes(web_app, store)   # /readyz, /metrics, request timing
     return web_app
 
 

@@ -10,7 +10,7 @@ from bot.estimator import Options, estimate, plan
 from bot.estimator import memory as mem
 from bot.registry import Command, Option, Request
 
-from ._common import GIB, UserError, gib, need, resolver
+from ._common import UserError, gib, need, need_setup, resolver
 
 SIZE_QUANTS = ("Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "IQ4_XS", "Q3_K_M", "Q2_K")
 
@@ -51,8 +51,7 @@ def model_card(model_id_or_text: str) -> Card:
 def hardware_card(text: str) -> Card:
     cat = get_catalog()
     setup = resolver().setup(text)
-    if not setup.found:
-        need(setup.problem, "hardware", "rtx 3090") if setup.problem else None
+    need_setup(setup)   # blank or unresolved text: a friendly card, not an IndexError
     d = setup.devices[0]
     h = d.spec
     card = Card(title=h.name, verdict="info",

@@ -8,8 +8,7 @@ from bot.card import VERDICT_COLOUR, VERDICT_EMOJI, Card
 
 from .actions import encode_action
 from .limits import DISCORD as L
-from .limits import discord_text
-
+from .limits import defuse_masked_links, discord_text
 
 CHART_FILENAME = "chart.png"
 
@@ -18,8 +17,9 @@ def render_discord(card: Card) -> dict[str, Any]:
     """The JSON body of a message (interaction response data / webhook payload)."""
     budget = L["total"]
 
-    def take(text: str, limit: int) -> str:
+    def take(text: str, limit: int, *, links_ok: bool = False) -> str:
         nonlocal budget
+        text = text if links_ok else defuse_masked_links(text)
         out = discord_text(text, min(limit, max(budget, 0)))
         budget -= len(out)
         return out
@@ -35,14 +35,14 @@ def render_discord(card: Card) -> dict[str, Any]:
     if card.footer:
         footer_parts.append(card.footer)
     footer = take(" · ".join(footer_parts), L["footer"]) if footer_parts else ""
-    description = card.summary
+    description = defuse_masked_links(card.summary)
     if card.bar:
         description += f"\n```\n{card.bar}\n```"
     if card.sources:
         links = " · ".join(f"[{s.label.replace(']', '')}]({s.url})" for s in card.sources[:6])
         description += f"\nSources: {links}"
     if description:
-        embed["description"] = take(description.strip(), L["description"])
+        embed["description"] = take(description.strip(), L["description"], links_ok=True)
     fields = []
     for f in card.fields[: L["fields"]]:
         if budget < 40:
@@ -69,7 +69,7 @@ def render_discord(card: Card) -> dict[str, Any]:
 def _components(card: Card) -> list[dict[str, Any]]:
     buttons: list[dict[str, Any]] = []
     for a in card.actions:
-        label = discord_text(a.label, L["button_label"])
+        label = discord_text(defuse_masked_links(a.label), L["button_label"])
         if a.is_link:
             if a.url and a.url.startswith("https://"):
                 buttons.append({"type": 2, "style": 5, "label": label, "url": a.url})

@@ -26,7 +26,7 @@ SLACK = {
     "actions_elements": 25, "fallback_text": 3000,
 }
 
-_DISCORD_MENTION_RE = re.compile(r"@(everyone|here)|<(@[!&]?|#)(\d+)>", re.I)
+_DISCORD_MENTION_RE = re.compile(r"@(everyone|here)|<(@[!&]?|#)(\d+)>", re.IGNORECASE)
 
 
 def clamp(text: str, limit: int) -> str:
@@ -44,8 +44,25 @@ def neutralize_discord(text: str) -> str:
     return _DISCORD_MENTION_RE.sub(repl, text)
 
 
+_MASKED_LINK_RE = re.compile(r"\[([^\[\]]*)\]\(")
+FENCE = "```"
+
+
+def defuse_masked_links(text: str) -> str:
+    """``[x](https://evil)`` in echoed user text must not become a clickable masked link: escape
+    its brackets (the renderer adds its own source links after this)."""
+    return _MASKED_LINK_RE.sub(lambda m: "\\[" + m.group(1) + "\\](", text)
+
+
 def discord_text(text: str, limit: int) -> str:
-    return clamp(neutralize_discord(text), limit)
+    """Neutralised, clamped, and with code fences balanced (an odd fence, echoed or cut by the
+    clamp, would swallow the rest of the text)."""
+    out = clamp(neutralize_discord(text), limit)
+    if out.count(FENCE) % 2 and limit > len(FENCE) + 2:
+        out = clamp(out, limit - len(FENCE) - 1)
+        if out.count(FENCE) % 2:
+            out += "\n" + FENCE
+    return out
 
 
 def escape_slack(text: str) -> str:
