@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections import OrderedDict
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
@@ -65,11 +68,16 @@ def build_http_app(settings: Settings, store: Store) -> web.Application:
         raise ValueError("Slack HTTP mode needs SLACK_SIGNING_SECRET")
     bolt = build_app(settings, store)
 
+    replays = ReplayGuard(settings.slack_signing_secret.get_secret_value())
+
     async def slack_events(request: web.Request) -> web.Response:
         if not _is_integer(request.headers.get("X-Slack-Request-Timestamp", "0")):
             # bolt's verifier would raise on int(); a malformed signature is a 401, not a 500.
             return web.json_response({"error": "invalid request"}, status=401)
-        return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
+        bolt_request = await to_bolt_request(request)
+        if replays.is_replay(bolt_request.raw_body, request.headers):
+            return web.json_response({"error": "replayed request"}, status=401)
+        return await to_aiohttp_response(await bolt.async_dispatch(bolt_request))
 
     async def healthz(request: web.Request) -> web.Response:
         return web.json_response({"ok": True})
@@ -84,6 +92,38 @@ def build_http_app(settings: Settings, store: Store) -> web.Application:
     web_app.on_startup.append(on_startup)
     add_ops_routes(web_app, store)   # /readyz, /metrics, request timing
     return web_app
+
+
+class ReplayGuard:
+    """Refuse a second delivery of a validly signed slash command or interaction.
+
+    Slack never re-sends those (each carries a fresh trigger id), so a repeat within the
+    5-minute signature window is a replay. Events are left to event-id dedupe: Slack retries
+    them on purpose. Memory is bounded by the window and a cap.
+    """
+
+    WINDOW_S = 5 * 60
+    MAX_ENTRIES = 200_000
+
+    def __init__(self, signing_secret: str) -> None:
+        self._verifier = SignatureVerifier(signing_secret)
+        self._seen: OrderedDict[str, float] = OrderedDict()
+
+    def is_replay(self, body: str, headers) -> bool:
+        content_type = headers.get("Content-Type", "")
+        if "application/x-www-form-urlencoded" not in content_type:
+            return False
+        ts, sig = headers.get("X-Slack-Request-Timestamp", ""), headers.get("X-Slack-Signature", "")
+        if not sig or not self._verifier.is_valid(body=body, timestamp=ts, signature=sig):
+            return False  # bolt answers 401 to it anyway
+        now = time.monotonic()
+        while self._seen and (next(iter(self._seen.values())) < now - self.WINDOW_S
+                              or len(self._seen) > self.MAX_ENTRIES):
+            self._seen.popitem(last=False)
+        if sig in self._seen:
+            return True
+        self._seen[sig] = now
+        return False
 
 
 def _is_integer(text: str) -> bool:

@@ -100,3 +100,16 @@ def test_http_mode_requires_a_signing_secret(fake_slack: FakeSlack, store: Memor
     """Without SLACK_SIGNING_SECRET the HTTP app refuses to start rather than accept anything."""
     with pytest.raises(ValueError, match="SLACK_SIGNING_SECRET"):
         build_http_app(make_settings(fake_slack.api_url, SLACK_SIGNING_SECRET=None), store)
+
+
+async def test_replayed_command_is_rejected(slack: SlackSender, fake_slack: FakeSlack) -> None:
+    """The same signed slash command delivered twice: the second is a replay, 401, not run again."""
+    body = command_body(fake_slack.response_url())
+    ts = str(int(time.time()))
+    first, _, _ = await slack.post(body, "application/x-www-form-urlencoded", timestamp=ts)
+    await fake_slack.wait_for(lambda: fake_slack.responses)
+    answered = len(fake_slack.responses)
+    second, _, _ = await slack.post(body, "application/x-www-form-urlencoded", timestamp=ts)
+    await asyncio.sleep(0.3)
+    assert (first, second) == (200, 401)
+    assert len(fake_slack.responses) == answered
