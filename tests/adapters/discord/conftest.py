@@ -24,7 +24,7 @@ from bot.config import Settings
 from bot.render.limits import DISCORD
 
 from .fake_discord import APP_ID, FakeDiscord
-from .memory_store import MemoryStore
+from ..memory_store import MemoryStore
 
 
 def make_settings(api_url: str, **overrides: Any) -> Settings:

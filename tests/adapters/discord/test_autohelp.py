@@ -64,14 +64,14 @@ async def test_duplicate_event_replies_once(guild, fake_discord: FakeDiscord):
 async def test_never_replies_to_bots_or_itself(guild, fake_discord: FakeDiscord, store, author):
     """Messages from bots, the bot itself included, are ignored (no claim, no reply)."""
     await event(guild, "message_create", p.message(ERROR_TEXT, author=author))
-    assert replies(fake_discord) == [] and store.claim_calls == []
+    assert replies(fake_discord) == [] and store.claims == []
 
 
 async def test_quiet_outside_help_channels_and_without_known_errors(guild, fake_discord: FakeDiscord, store):
     """A channel not opted in, or a message with no known error: no reply."""
     await event(guild, "message_create", p.message(ERROR_TEXT, channel_id=p.OTHER_CHANNEL_ID))
     await event(guild, "message_create", p.message("what's the best model for coding on a 3090?"))
-    assert replies(fake_discord) == [] and store.claim_calls == []
+    assert replies(fake_discord) == [] and store.claims == []
 
 
 async def test_forum_thread_replies_once_per_thread(guild, fake_discord: FakeDiscord):

@@ -16,7 +16,7 @@ from bot.config import Settings
 from bot.render.limits import SLACK
 
 from .fake_slack import BOT_TOKEN, FakeSlack
-from .memory_store import MemoryStore
+from ..memory_store import MemoryStore
 from .signing import SIGNING_SECRET, SlackSender
 
 

@@ -11,7 +11,7 @@ from bot.store.base import ServerSettings
 
 from .conftest import assert_slack_safe
 from .fake_slack import BOT_ID, TEAM_ID, FakeSlack
-from .memory_store import MemoryStore
+from ..memory_store import MemoryStore
 from .signing import SlackSender
 
 HELP = "CHELP"

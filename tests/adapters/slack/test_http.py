@@ -17,7 +17,7 @@ from bot.config import Settings
 
 from .conftest import make_settings
 from .fake_slack import FakeSlack
-from .memory_store import MemoryStore
+from ..memory_store import MemoryStore
 from .signing import SIGNING_SECRET, SlackSender, sign
 
 

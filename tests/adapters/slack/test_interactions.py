@@ -13,7 +13,7 @@ from bot.render.actions import decode_action
 
 from .conftest import assert_slack_safe
 from .fake_slack import TEAM_ID, FakeSlack
-from .memory_store import MemoryStore
+from ..memory_store import MemoryStore
 from .signing import SlackSender
 
 

@@ -12,7 +12,7 @@ from bot.store.base import ServerSettings
 
 from .conftest import all_texts, assert_slack_safe, make_settings
 from .fake_slack import TEAM_ID, FakeSlack
-from .memory_store import MemoryStore
+from ..memory_store import MemoryStore
 from .signing import SlackSender
 
 COMMAND_TEXTS = [(c.name, next((e.split(" ", 1)[1] for e in c.examples if " " in e.strip()), ""))

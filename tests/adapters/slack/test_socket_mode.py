@@ -10,7 +10,7 @@ from adapters.slack import run_socket_mode
 
 from .conftest import make_settings
 from .fake_slack import APP_TOKEN, TEAM_ID, FakeSlack
-from .memory_store import MemoryStore
+from ..memory_store import MemoryStore
 
 
 async def test_slash_command_over_socket_mode(fake_slack: FakeSlack, store: MemoryStore) -> None:

@@ -1,4 +1,4 @@
-"""An in-memory Store for the adapter tests (the real ones live in bot/store/)."""
+"""An in-memory Store for the Discord and Slack adapter tests (the real ones live in bot/store/)."""
 
 from __future__ import annotations
 
