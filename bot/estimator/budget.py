@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from catalog.resolve import Device
+from catalog.schemas import HardwareSpec
 
 GIB = 1024**3
 
@@ -43,24 +44,36 @@ def apple_working_set_gib(memory_gib: float) -> float:
     return memory_gib * (2 / 3 if memory_gib <= 36 else 3 / 4)
 
 
+def usable_bytes(spec: HardwareSpec, memory_gib: float, wired_limit_gib: float | None = None) -> int:
+    """What one device offers a model, in bytes (the rules ``device_budgets`` states)."""
+    if spec.kind == "discrete_gpu":
+        return int(memory_gib * GIB) - int(DISPLAY_RESERVE_GIB * GIB)
+    if spec.vendor == "apple":
+        limit = wired_limit_gib or apple_working_set_gib(memory_gib)
+        return int(min(limit, memory_gib) * GIB)
+    return int(memory_gib * GIB) - int(OS_RESERVE_GIB * GIB)
+
+
+def overhead_bytes(backend: str) -> int:
+    return int(BACKEND_OVERHEAD_GIB.get(backend, 0.0) * GIB)
+
+
 def device_budgets(devices: tuple[Device, ...], backend: str,
                    wired_limit_gib: float | None = None) -> list[DeviceBudget]:
     """One budget per physical device (a count of 2 gives two budgets: never one pool)."""
     out: list[DeviceBudget] = []
+    overhead = overhead_bytes(backend)
     for d in devices:
         spec = d.spec
         total = int(d.memory_gib * GIB)
-        overhead = int(BACKEND_OVERHEAD_GIB.get(backend, 0.0) * GIB)
+        usable = usable_bytes(spec, d.memory_gib, wired_limit_gib)
         if spec.kind == "discrete_gpu":
-            usable = total - int(DISPLAY_RESERVE_GIB * GIB)
             rule = f"{spec.name}: {d.memory_gib:g} GiB less {DISPLAY_RESERVE_GIB} GiB for driver/display"
         elif spec.vendor == "apple":
             limit = wired_limit_gib or apple_working_set_gib(d.memory_gib)
-            usable = int(min(limit, d.memory_gib) * GIB)
             how = "iogpu.wired_limit_mb override" if wired_limit_gib else "macOS default GPU limit"
             rule = f"{spec.name}: {limit:.1f} of {d.memory_gib:g} GiB ({how})"
         else:
-            usable = total - int(OS_RESERVE_GIB * GIB)
             rule = f"{spec.name}: {d.memory_gib:g} GiB less {OS_RESERVE_GIB:g} GiB for the OS"
         for _ in range(d.count):
             out.append(DeviceBudget(spec.name, total, usable, overhead, spec.memory_bandwidth_gbps,

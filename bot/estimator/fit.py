@@ -6,25 +6,26 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
-from functools import lru_cache
+from typing import Any
 
 from catalog.loader import Catalog
 from catalog.resolve import Device
-from catalog.schemas import Architecture, HardwareSpec, ModelSpec, QuantPreset, RuntimeSpec
+from catalog.schemas import HardwareSpec, ModelSpec, QuantPreset, RuntimeSpec
 
-from . import memory as mem
 from .budget import DeviceBudget, device_budgets
+from .cost import ArchCost, KvCost, QuantCost, arch_cost
+from .memory import ggml_token, quant_key
 from .speed import (
-    PREFILL_EFFICIENCY,
     APPLE_TFLOPS_PER_CORE,
     CPU_GFLOPS_PER_CORE,
+    PREFILL_EFFICIENCY,
     PREFILL_RANGE,
-    Segment,
     decode_range,
+    decode_range_one,
     prefill_tok_s,
 )
-from .tensors import model_tensors
 
 GIB = 1024**3
 # Verdict thresholds (ours, documented in /about and docs/ESTIMATOR.md).
@@ -126,30 +127,6 @@ def _active_fraction(model: ModelSpec) -> dict[bool, float]:
     return {True: moe.experts_per_token / moe.num_experts, False: 1.0}
 
 
-@lru_cache(maxsize=1024)
-def _expert_fraction(arch: Architecture) -> tuple[float, ...]:
-    """Per layer, the share of parameters that sit in routed experts (0 for dense layers)."""
-    expert = [0] * arch.num_layers
-    total = [0] * arch.num_layers
-    for t in model_tensors(arch):
-        if t.layer is None:
-            continue
-        total[t.layer] += t.n_elements
-        if t.is_expert:
-            expert[t.layer] += t.n_elements
-    return tuple(e / n if n else 0.0 for e, n in zip(expert, total))
-
-
-def _layer_active_bytes(req: FitRequest, weights: mem.WeightsBreakdown) -> list[float]:
-    """Weight bytes read per token per layer (MoE: only the routed experts' share)."""
-    arch = req.model.architecture
-    moe = arch.moe
-    if moe is None:
-        return [float(b) for b in weights.per_layer]
-    share = moe.experts_per_token / moe.num_experts
-    return [b * (1 - f) + b * f * share for b, f in zip(weights.per_layer, _expert_fraction(arch))]
-
-
 def _host_bandwidth(req: FitRequest, catalog: Catalog) -> tuple[float, str]:
     for d in req.devices:
         if d.spec.kind in ("cpu", "unified"):
@@ -160,134 +137,344 @@ def _host_bandwidth(req: FitRequest, catalog: Catalog) -> tuple[float, str]:
     return 89.6, "cpu"  # dual-channel DDR5-5600: 2 channels x 5600 MT/s x 8 bytes
 
 
-def _kv_and_compute(req: FitRequest, family: str) -> tuple[mem.KvPlan, int, int, str]:
-    arch = req.model.architecture
-    kv_type = req.kv_type
-    if family == "llamacpp":
-        v_type = kv_type
-        if kv_type != "f16" and not req.flash_attn:
-            # llama.cpp refuses a quantized V cache without flash attention; K alone can be quantized.
-            v_type = "f16"
-        plan = mem.llamacpp_kv(arch, req.ctx, kv_type, v_type, req.parallel, req.n_ubatch, req.kv_unified)
-        compute = mem.llamacpp_compute(arch, plan, req.n_ubatch, req.flash_attn, req.n_outputs)
-        output = mem.llamacpp_output(arch, req.parallel)
-        return plan, compute, output, kv_type if v_type == kv_type else f"{kv_type} K / f16 V"
-    cache_type = "fp8" if kv_type in ("fp8", "q8_0") and family == "paged" else "f16"
-    tokens = req.ctx * (req.parallel if family != "paged" else 1)
-    total = mem.plain_kv(arch, tokens, cache_type)
-    per_layer = [total // arch.num_layers] * arch.num_layers
-    plan = mem.KvPlan(tokens, tokens, tuple(per_layer))
-    # Activation peak of one prefill chunk (fused attention): a few hidden-size and FFN tensors.
-    chunk = 2048 if family == "mlx" else 8192
-    ffn = arch.moe.expert_intermediate_size * arch.moe.experts_per_token if arch.moe else arch.intermediate_size
-    compute = chunk * (ffn * 2 + arch.hidden_size * 4) * 2 + chunk * arch.vocab_size * 4 // 8
-    return plan, compute, 0, cache_type
+class Setup:
+    """The parts of a request that stay put while a solver varies the context or the preset:
+    the architecture's tables, the device budgets, the RAM budget and the host's bandwidth.
+    ``evaluate`` then gives the verdict, memory and decode speed in O(GPUs), not O(layers)."""
+
+    __slots__ = ("_ggml", "_memo", "ac", "budgets", "catalog", "gpus", "host_bw", "keys", "ram_budget", "req")
+
+    def __init__(self, req: FitRequest, catalog: Catalog) -> None:
+        self.req = req
+        self.catalog = catalog
+        self.ac = arch_cost(req.model.architecture)
+        self.budgets = device_budgets(req.devices, req.backend, req.wired_limit_gib)
+        self.gpus = [b for b in self.budgets if b.is_gpu and req.backend != "cpu"]
+        self.ram_budget = _ram_budget_bytes(req, self.budgets)
+        self.host_bw = _host_bandwidth(req, catalog)
+        self._ggml = ggml_token(catalog.ggml_types)
+        self._memo: dict[tuple, Evaluation] = {}
+        self.keys: dict[Any, Any] = {}  # solvers' cache keys for this request
+
+    def at_context(self, req: FitRequest) -> Setup:
+        """This setup for ``req``, which differs from ``self.req`` only in its context and
+        assumptions (llama-server's fitted context): budgets, evaluations and the solvers'
+        context-free cache keys carry over."""
+        other = object.__new__(Setup)
+        for name in ("catalog", "ac", "budgets", "gpus", "ram_budget", "host_bw", "_ggml", "_memo"):
+            setattr(other, name, getattr(self, name))
+        other.req = req
+        # The solvers' keys that leave out the context (and their common part) stay valid.
+        other.keys = {k: v for k, v in self.keys.items() if k == "base" or not k[0]}
+        return other
+
+    def family(self, quant: QuantPreset) -> str:
+        return runtime_family(self.req.runtime, quant)
+
+    def costs(self, ctx: int, quant: QuantPreset) -> tuple[QuantCost, KvCost]:
+        req = self.req
+        family = runtime_family(req.runtime, quant)
+        qc = self.ac.quant_by_key(quant_key(quant), self._ggml)
+        kc = self.ac.kv(family, ctx, req.kv_type, req.flash_attn, req.parallel, req.n_ubatch,
+                        req.kv_unified, req.n_outputs)
+        return qc, kc
+
+    def evaluate(self, ctx: int | None = None, quant: QuantPreset | None = None,
+                 full_speed: bool = False) -> Evaluation:
+        """What ``estimate`` decides for this request at another context and/or preset
+        (remembered for this setup: the solvers and menus of one answer ask the same)."""
+        req = self.req
+        ctx = req.ctx if ctx is None else ctx
+        quant = req.quant if quant is None else quant
+        key = (ctx, quant.id, quant.format, quant.bits_per_weight, quant.unquantized_bits, full_speed)
+        ev = self._memo.get(key)
+        if ev is None:
+            qc, kc = self.costs(ctx, quant)
+            if self.gpus and runtime_family(req.runtime, quant) == "paged":
+                ev = _evaluate_paged(req, ctx, self.ac, qc, kc, self.gpus, full_speed)
+            else:
+                ev = _evaluate(req, ctx, self.ac, qc, kc, self.gpus, self.ram_budget, self.host_bw, full_speed)
+            self._memo[key] = ev
+        return ev
 
 
-def estimate(req: FitRequest, catalog: Catalog) -> FitResult:
-    arch = req.model.architecture
-    family = runtime_family(req.runtime, req.quant)
-    w = mem.weights(req.model, req.quant, catalog.ggml_types)
-    kv, compute, output_buf, kv_eff = _kv_and_compute(req, family)
-    budgets = device_budgets(req.devices, req.backend, req.wired_limit_gib)
-    gpus = [b for b in budgets if b.is_gpu and req.backend != "cpu"]
-    assumptions = list(req.assumptions)
-    reasons: list[str] = []
-    n_layers = arch.num_layers
-    layer_cost = [w.per_layer[i] + kv.per_layer[i] for i in range(n_layers)]
+class Evaluation:
+    """The numbers behind a verdict (``estimate`` adds the words, prefill and assumptions).
+    Per-device figures are kept as plain numbers; ``devices`` and ``host`` build the records."""
 
-    if family == "paged" and gpus:
-        return _estimate_paged(req, catalog, w, kv, compute, gpus, assumptions, kv_eff)
+    __slots__ = (
+        "compute",
+        "cpu",
+        "decode",
+        "decode_full",
+        "fits_ram",
+        "full_offload",
+        "gpu_layers",
+        "gpus",
+        "host_row",
+        "kv_cache",
+        "low",
+        "n_layers",
+        "overhead",
+        "paged",
+        "placed",
+        "refused_heads",
+        "rows",
+        "tier",
+        "weights",
+    )
 
-    placed: list[list[int]] = [[] for _ in gpus]
+    @property
+    def total(self) -> int:
+        return self.weights + self.kv_cache + self.compute + self.overhead
+
+    @property
+    def fully_on_gpu(self) -> bool:
+        """Everything, the output layer included, on the GPU(s) (what ``max_context`` keeps)."""
+        return self.tier != "no" and (self.paged or self.full_offload and self.gpu_layers == self.n_layers)
+
+    @property
+    def devices(self) -> list[DeviceUse]:
+        # rows: (weights, KV, compute, usable, layers) per GPU
+        return [DeviceUse(b.label, wts, kvb, comp, b.overhead_bytes, usable, layers)
+                for b, (wts, kvb, comp, usable, layers) in zip(self.gpus, self.rows)]
+
+    @property
+    def host(self) -> DeviceUse | None:
+        if self.host_row is None:
+            return None
+        return DeviceUse("system RAM", *self.host_row)
+
+
+def _evaluate(req: FitRequest, ctx: int, ac: ArchCost, qc: QuantCost, kc: KvCost,
+              gpus: list[DeviceBudget], ram_budget: int, host_bw: tuple[float, str],
+              full_speed: bool = True) -> Evaluation:
+    """Placement, memory per device, verdict tier and decode speed (llama.cpp-style runtimes)."""
+    w = qc.w
+    n_layers = ac.n
+    compute = kc.compute
+    prefix = qc.prefix
+    placed: list[tuple[int, int]] = []
     full_offload = False
     if gpus:
-        full_offload, placed = _place_layers(gpus, layer_cost, compute, w.output + w.vision + output_buf)
+        full_offload, placed = _place_layers(gpus, ac, qc, kc, compute, w.output + w.vision + kc.output_buf)
         if not full_offload:
-            placed = _place_partial(gpus, layer_cost, compute)
-    gpu_layer_set = {i for group in placed for i in group}
-    gpu_layers = len(gpu_layer_set)
+            placed = _place_partial(gpus, ac, qc, kc, compute)
+    gpu_layers = sum(e - s for s, e in placed)
+    # The GPUs hold one contiguous run of layers (each split fills them in order).
+    lo_run, hi_run = (placed[0][0], placed[-1][1]) if placed else (n_layers, n_layers)
+    cpu = [r for r in ((0, lo_run), (hi_run, n_layers)) if r[1] > r[0]] if gpu_layers else [(0, n_layers)]
 
-    device_uses: list[DeviceUse] = []
-    for gi, (b, group) in enumerate(zip(gpus, placed)):
-        last = gi == len(gpus) - 1
-        wts = sum(w.per_layer[i] for i in group) + ((w.output + w.vision) if full_offload and last else 0)
-        kvb = sum(kv.per_layer[i] for i in group)
-        device_uses.append(DeviceUse(b.label, wts, kvb, compute, b.overhead_bytes, b.usable_bytes, len(group)))
+    rows = []
+    low = None
+    last_gi = len(gpus) - 1
+    full_prefix, per_full, per_swa = ac.full_prefix, kc.per_full, kc.per_swa
+    for gi, (b, (s, e)) in enumerate(zip(gpus, placed)):
+        wts = prefix[e] - prefix[s] + ((w.output + w.vision) if full_offload and gi == last_gi else 0)
+        nf = full_prefix[e] - full_prefix[s]
+        kvb = nf * per_full + (e - s - nf) * per_swa  # ArchCost.kv_sum, inlined
+        rows.append((wts, kvb, compute, b.usable_bytes, e - s))
+        if full_offload:
+            usable = b.usable_bytes
+            room = (usable - (wts + kvb + compute + b.overhead_bytes)) / usable if usable > 0 else -1.0
+            low = room if low is None or room < low else low
 
-    cpu_layers = [i for i in range(n_layers) if i not in gpu_layer_set]
-    host_weights = w.token_embd + sum(w.per_layer[i] for i in cpu_layers) + (
+    cpu_count = n_layers - gpu_layers
+    host_weights = w.token_embd + sum(prefix[e] - prefix[s] for s, e in cpu) + (
         0 if full_offload else w.output + w.vision)
-    host_kv = sum(kv.per_layer[i] for i in cpu_layers)
-    host_compute = output_buf + (compute if not gpus or cpu_layers else min(compute, arch.hidden_size * req.n_ubatch * 4 * 3))
-    ram_budget, ram_rule = _ram_budget(req, budgets)
-    host = DeviceUse("system RAM", host_weights, host_kv, host_compute, 0, ram_budget, len(cpu_layers))
-    if req.ram_gib is None and gpus and cpu_layers and not _unified(req):
+    host_kv = sum(ac.kv_sum(kc, s, e) for s, e in cpu)
+    host_compute = kc.output_buf + (compute if not gpus or cpu_count else
+                                    min(compute, ac.arch.hidden_size * req.n_ubatch * 4 * 3))
+
+    # Verdict
+    fits_ram = True
+    if not gpus:
+        fits_ram = host_weights + host_kv + host_compute <= ram_budget
+        tier = "tradeoffs" if fits_ram else "no"
+    elif full_offload:
+        tier = "comfortable" if low >= HEADROOM_COMFORTABLE else "tradeoffs"
+    else:
+        fits_ram = host_weights + host_kv + host_compute <= ram_budget
+        tier = "tradeoffs" if fits_ram else "no"
+
+    # Speed
+    decode = decode_full = None
+    if tier != "no":
+        out_bytes = w.output
+        # Segments (speed.Segment's fields, as plain tuples): each GPU's run, then system RAM.
+        segments: list[tuple[float, float, float, str]] = [
+            (qc.active_sum(s, e), ac.kv_tok_sum(kc, s, e), b.bandwidth_gbps, req.backend)
+            for b, (s, e) in zip(gpus, placed) if e > s]
+        bw, host_backend = host_bw
+        cpu_active = _active_over(qc, cpu) + (0 if full_offload else out_bytes)
+        if segments and full_offload:
+            s_ = segments[-1]
+            segments[-1] = (s_[0] + out_bytes, s_[1], s_[2], s_[3])
+        if cpu_active or not segments:
+            kv_cpu = _kv_tok_over(ac, kc, cpu) if segments else ac.kv_tok_sum(kc, 0, n_layers)
+            segments.append((cpu_active or qc.active_total + out_bytes, kv_cpu, bw,
+                             host_backend if segments else ("cpu" if not gpus else req.backend)))
+        depth = min(req.prompt_tokens, ctx)
+        if len(segments) == 1:
+            decode = decode_range_one(*segments[0], depth)
+            if full_speed:
+                decode_full = decode_range_one(*segments[0], ctx)
+        else:
+            decode = decode_range(segments, depth)
+            if full_speed:
+                decode_full = decode_range(segments, ctx)
+        if decode[1] < PLEASANT_TOK_S and tier == "comfortable":
+            tier = "tradeoffs"
+
+    ev = Evaluation()
+    ev.paged, ev.refused_heads, ev.n_layers = False, False, n_layers
+    ev.tier, ev.full_offload, ev.placed, ev.cpu = tier, full_offload, placed, cpu
+    ev.gpus, ev.rows = gpus, rows
+    ev.host_row = (host_weights, host_kv, host_compute, 0, ram_budget, cpu_count)
+    ev.gpu_layers, ev.low, ev.fits_ram = gpu_layers, low, fits_ram
+    ev.decode, ev.decode_full = decode, decode_full
+    ev.weights, ev.kv_cache = w.total, kc.total
+    ev.compute = compute * len(gpus) + host_compute
+    ev.overhead = sum(b.overhead_bytes for b in gpus)
+    return ev
+
+
+def _evaluate_paged(req: FitRequest, ctx: int, ac: ArchCost, qc: QuantCost, kc: KvCost,
+                    gpus: list[DeviceBudget], full_speed: bool = True) -> Evaluation:
+    """vLLM / SGLang: tensor parallel over all GPUs; a share of VRAM is claimed up front."""
+    arch = ac.arch
+    w = qc.w
+    tp = len(gpus)
+    util = req.gpu_memory_utilization
+    per_gpu_weights = w.total // tp
+    per_gpu_kv = kc.total // tp
+    per_gpu_compute = kc.compute // tp + int(0.5 * GIB)  # + CUDA graphs and sampler buffers
+    rows = []
+    low = None
+    for b in gpus:
+        claim = int(b.total_bytes * util)
+        rows.append((per_gpu_weights, per_gpu_kv, per_gpu_compute, claim, arch.num_layers))
+        total = per_gpu_weights + per_gpu_kv + per_gpu_compute + b.overhead_bytes
+        room = (claim - total) / claim if claim > 0 else -1.0
+        low = room if low is None or room < low else low
+    ev = Evaluation()
+    ev.paged, ev.refused_heads, ev.n_layers = True, False, arch.num_layers
+    if arch.num_attention_heads % tp or arch.num_kv_heads % tp and tp > arch.num_kv_heads and tp % arch.num_kv_heads:
+        tier = "no"
+        ev.refused_heads = True
+    elif low < 0:
+        tier = "no"
+    else:
+        tier = "comfortable" if low >= HEADROOM_COMFORTABLE else "tradeoffs"
+    decode = decode_full = None
+    if tier != "no":
+        kv_tok = kc.total / kc.cells / tp if kc.cells else 0.0
+        seg_w = qc.active_total / tp + w.output / tp
+        bw = gpus[0].bandwidth_gbps
+        decode = decode_range_one(seg_w, kv_tok, bw, req.backend, min(req.prompt_tokens, ctx))
+        if full_speed:
+            decode_full = decode_range_one(seg_w, kv_tok, bw, req.backend, ctx)
+    ev.tier, ev.full_offload, ev.placed, ev.cpu = tier, True, [(0, arch.num_layers)] * tp, []
+    ev.gpus, ev.rows, ev.host_row = gpus, rows, None
+    ev.gpu_layers, ev.low, ev.fits_ram = arch.num_layers, low, True
+    ev.decode, ev.decode_full = decode, decode_full
+    ev.weights, ev.kv_cache = w.total, kc.total
+    ev.compute = per_gpu_compute * tp
+    ev.overhead = sum(b.overhead_bytes for b in gpus)
+    return ev
+
+
+def _active_over(qc: QuantCost, runs: list[tuple[int, int]]) -> float | int:
+    """Active weight bytes of the layers in ``runs``, summed layer by layer in order."""
+    if not runs:
+        return 0
+    if len(runs) == 1:
+        return qc.active_sum(*runs[0])
+    return sum(qc.active[i] for s, e in runs for i in range(s, e))
+
+
+def _kv_tok_over(ac: ArchCost, kc: KvCost, runs: list[tuple[int, int]]) -> float | int:
+    if not runs:
+        return 0
+    if len(runs) == 1:
+        return ac.kv_tok_sum(kc, *runs[0])
+    count = sum(ac.full_prefix[e] - ac.full_prefix[s] for s, e in runs)
+    return kc.tok_run(count) if count else 0.0
+
+
+def estimate(req: FitRequest, catalog: Catalog, setup: Setup | None = None) -> FitResult:
+    """``setup``: ``Setup(req, catalog)`` when the caller has one (it is built otherwise)."""
+    if setup is None or setup.req is not req:
+        setup = Setup(req, catalog)
+    ac = setup.ac
+    arch = ac.arch
+    n_layers = ac.n
+    gpus, budgets = setup.gpus, setup.budgets
+    qc, kc = setup.costs(req.ctx, req.quant)
+    w = qc.w
+    assumptions = list(req.assumptions)
+    reasons: list[str] = []
+
+    if setup.family(req.quant) == "paged" and gpus:
+        ev = _evaluate_paged(req, req.ctx, ac, qc, kc, gpus)
+        util = req.gpu_memory_utilization
+        if ev.refused_heads:
+            reasons.append(f"{arch.num_attention_heads} attention heads do not split over {len(gpus)} GPUs")
+        elif ev.tier == "no":
+            reasons.append("weights, activations and the KV cache for the context exceed "
+                           f"gpu_memory_utilization {util:g} of the VRAM")
+        else:
+            reasons.append("vLLM fills the rest of its share with KV cache for more parallel requests")
+        prefill, ttft = _prefill(req, gpus, True, ev.tier, ac)
+        assumptions.append(f"vLLM claims gpu_memory_utilization {util:g} of each GPU's memory at start")
+        assumptions.append(f"tensor parallel size {len(gpus)}")
+        return FitResult(
+            request=req, weights=ev.weights, kv_cache=ev.kv_cache, compute=ev.compute,
+            overhead=ev.overhead, devices=tuple(ev.devices), host=None,
+            budget=sum(d.usable for d in ev.devices), fit=ev.tier, gpu_layers=n_layers + 1,
+            total_layers=n_layers + 1, decode_tok_s=ev.decode, decode_tok_s_full=ev.decode_full,
+            prefill_tok_s=prefill, ttft_s=ttft, reasons=tuple(reasons),
+            assumptions=tuple(dict.fromkeys(assumptions)), kv_cells=kc.cells, kv_type_effective=kc.kv_eff,
+            extras={"file_bytes": w.file_bytes},
+        )
+
+    ev = _evaluate(req, req.ctx, ac, qc, kc, gpus, setup.ram_budget, setup.host_bw)
+    host, gpu_layers, full_offload = ev.host, ev.gpu_layers, ev.full_offload
+    assert host is not None
+    if req.ram_gib is None and gpus and ev.cpu and not _unified(req):
         assumptions.append(f"system RAM assumed {DEFAULT_RAM_GIB:g} GiB (say --ram to change)")
-    assumptions.append(ram_rule)
+    assumptions.append(_ram_rule(req))
     for b in budgets:
         assumptions.append(b.rule)
 
-    # Verdict
     if not gpus:
-        fits_ram = host.total <= host.usable
-        tier = "tradeoffs" if fits_ram else "no"
-        reasons.append("runs on the CPU from system RAM" if fits_ram else
+        reasons.append("runs on the CPU from system RAM" if ev.fits_ram else
                        f"needs {host.total / GIB:.1f} GiB of RAM, {host.usable / GIB:.1f} GiB usable")
     elif full_offload:
-        low = min(d.headroom for d in device_uses)
-        tier = "comfortable" if low >= HEADROOM_COMFORTABLE else "tradeoffs"
-        if tier == "tradeoffs":
-            reasons.append(f"fits on the GPU with only {low * 100:.0f}% headroom")
+        if ev.low < HEADROOM_COMFORTABLE:
+            reasons.append(f"fits on the GPU with only {ev.low * 100:.0f}% headroom")
+    elif ev.fits_ram:
+        reasons.append(f"{gpu_layers} of {n_layers} layers on the GPU, the rest on the CPU (slow)")
     else:
-        fits_ram = host.total <= host.usable
-        tier = "tradeoffs" if fits_ram and gpu_layers > 0 else "tradeoffs" if fits_ram else "no"
-        if fits_ram:
-            reasons.append(f"{gpu_layers} of {n_layers} layers on the GPU, the rest on the CPU (slow)")
-        else:
-            reasons.append(
-                f"does not fit: {n_layers - gpu_layers} layers left for system RAM need "
-                f"{host.total / GIB:.1f} GiB, {host.usable / GIB:.1f} GiB usable")
-
-    # Speed
-    active = _layer_active_bytes(req, w)
-    kv_tok = [kv.per_layer[i] / kv.total_cells if kv.cells else 0.0 for i in range(n_layers)]
-    if arch.sliding_window is not None:
-        kv_tok = [0.0 if mem.is_swa_layer(arch, i) else kv_tok[i] for i in range(n_layers)]
-    segments: list[Segment] = []
-    for b, group in zip(gpus, placed):
-        if group:
-            segments.append(Segment(sum(active[i] for i in group), sum(kv_tok[i] for i in group),
-                                    b.bandwidth_gbps, req.backend))
-    out_bytes = w.output
-    host_bw, host_backend = _host_bandwidth(req, catalog)
-    cpu_active = sum(active[i] for i in cpu_layers) + (0 if full_offload else out_bytes)
-    if segments and full_offload:
-        s = segments[-1]
-        segments[-1] = Segment(s.weight_bytes + out_bytes, s.kv_bytes_per_token, s.bandwidth_gbps, s.backend)
-    if cpu_active or not segments:
-        segments.append(Segment(cpu_active or sum(active) + out_bytes, sum(kv_tok[i] for i in cpu_layers) if segments else sum(kv_tok),
-                                host_bw, host_backend if segments else ("cpu" if not gpus else req.backend)))
-    decode = decode_full = None
-    if tier != "no":
-        decode = decode_range(segments, min(req.prompt_tokens, req.ctx))
-        decode_full = decode_range(segments, req.ctx)
-        if decode[1] < PLEASANT_TOK_S and tier == "comfortable":
-            tier = "tradeoffs"
-            reasons.append(f"expected {decode[1]:.1f} tok/s is below {PLEASANT_TOK_S:g} tok/s")
-    prefill, ttft = _prefill(req, gpus, full_offload, tier)
+        reasons.append(
+            f"does not fit: {n_layers - gpu_layers} layers left for system RAM need "
+            f"{host.total / GIB:.1f} GiB, {host.usable / GIB:.1f} GiB usable")
+    if ev.decode is not None and ev.decode[1] < PLEASANT_TOK_S and full_offload and gpus \
+            and ev.low >= HEADROOM_COMFORTABLE:
+        reasons.append(f"expected {ev.decode[1]:.1f} tok/s is below {PLEASANT_TOK_S:g} tok/s")
+    tier = ev.tier
+    prefill, ttft = _prefill(req, gpus, full_offload, tier, ac)
     if tier == "comfortable":
         reasons.append("everything on the GPU with room to spare")
 
-    total_overhead = sum(d.overhead for d in device_uses)
     return FitResult(
-        request=req, weights=w.total, kv_cache=kv.total, compute=sum(d.compute for d in device_uses) + host.compute,
-        overhead=total_overhead, devices=tuple(device_uses), host=host,
-        budget=sum(b.usable_bytes for b in gpus) if gpus else ram_budget,
+        request=req, weights=ev.weights, kv_cache=ev.kv_cache, compute=ev.compute,
+        overhead=ev.overhead, devices=tuple(ev.devices), host=host,
+        budget=sum(b.usable_bytes for b in gpus) if gpus else setup.ram_budget,
         fit=tier, gpu_layers=gpu_layers + (1 if full_offload else 0), total_layers=n_layers + 1,
-        decode_tok_s=decode, decode_tok_s_full=decode_full, prefill_tok_s=prefill, ttft_s=ttft,
-        reasons=tuple(reasons), assumptions=tuple(dict.fromkeys(assumptions)), kv_cells=kv.total_cells,
-        kv_type_effective=kv_eff, extras={"file_bytes": w.file_bytes, "output_buffer": output_buf},
+        decode_tok_s=ev.decode, decode_tok_s_full=ev.decode_full, prefill_tok_s=prefill, ttft_s=ttft,
+        reasons=tuple(reasons), assumptions=tuple(dict.fromkeys(assumptions)), kv_cells=kc.total_cells,
+        kv_type_effective=kc.kv_eff, extras={"file_bytes": w.file_bytes, "output_buffer": kc.output_buf},
     )
 
 
@@ -296,69 +483,92 @@ def _unified(req: FitRequest) -> bool:
 
 
 def _ram_budget(req: FitRequest, budgets: list[DeviceBudget]) -> tuple[int, str]:
+    """System RAM left for CPU layers, and the sentence that says how it was taken."""
+    return _ram_budget_bytes(req, budgets), _ram_rule(req)
+
+
+def _ram_budget_bytes(req: FitRequest, budgets: list[DeviceBudget]) -> int:
     from .budget import OS_RESERVE_GIB
 
     if req.ram_gib is not None:
-        return int((req.ram_gib - OS_RESERVE_GIB) * GIB), (
-            f"system RAM {req.ram_gib:g} GiB less {OS_RESERVE_GIB:g} GiB for the OS")
+        return int((req.ram_gib - OS_RESERVE_GIB) * GIB)
     for d in req.devices:
         if d.spec.kind in ("cpu", "unified"):
             # Unified memory: what the GPU does not take is left for CPU layers.
             gpu_share = sum(b.usable_bytes for b in budgets if b.is_gpu) if d.spec.kind == "unified" else 0
             left = int((d.memory_gib - OS_RESERVE_GIB) * GIB) - gpu_share
-            return max(left, 0), f"{d.spec.name}: {d.memory_gib:g} GiB shared by CPU and GPU"
-    return int((DEFAULT_RAM_GIB - OS_RESERVE_GIB) * GIB), (
-        f"system RAM {DEFAULT_RAM_GIB:g} GiB assumed, less {OS_RESERVE_GIB:g} GiB for the OS")
+            return max(left, 0)
+    return int((DEFAULT_RAM_GIB - OS_RESERVE_GIB) * GIB)
 
 
-def _place_layers(gpus: list[DeviceBudget], layer_cost: list[int], compute: int,
-                  last_extra: int) -> tuple[bool, list[list[int]]]:
+def _ram_rule(req: FitRequest) -> str:
+    from .budget import OS_RESERVE_GIB
+
+    if req.ram_gib is not None:
+        return f"system RAM {req.ram_gib:g} GiB less {OS_RESERVE_GIB:g} GiB for the OS"
+    for d in req.devices:
+        if d.spec.kind in ("cpu", "unified"):
+            return f"{d.spec.name}: {d.memory_gib:g} GiB shared by CPU and GPU"
+    return f"system RAM {DEFAULT_RAM_GIB:g} GiB assumed, less {OS_RESERVE_GIB:g} GiB for the OS"
+
+
+def _cost_fn(ac: ArchCost, qc: QuantCost, kc: KvCost):
+    """j -> weights + KV of layers [0, j)."""
+    w, f, pf, ps = qc.prefix, ac.full_prefix, kc.per_full, kc.per_swa
+    if pf == ps:
+        return lambda j: w[j] + j * pf
+    return lambda j: w[j] + f[j] * pf + (j - f[j]) * ps
+
+
+def _place_layers(gpus: list[DeviceBudget], ac: ArchCost, qc: QuantCost, kc: KvCost, compute: int,
+                  last_extra: int) -> tuple[bool, list[tuple[int, int]]]:
     """Split the layers over the GPUs in proportion to their free memory, as llama.cpp's
-    default tensor split does; the output layer goes on the last GPU. Fits if every part fits."""
+    default tensor split does; the output layer goes on the last GPU. Fits if every part fits.
+    Returns each GPU's run of layers [start, end)."""
+    n = ac.n
+    cost = _cost_fn(ac, qc, kc)
+    if len(gpus) == 1:
+        # One GPU takes every layer (its share is 1.0) if they fit, and a greedy fill cannot do better.
+        b = gpus[0]
+        free = max(b.usable_bytes - b.overhead_bytes - compute, 0) - last_extra
+        return (free > 0 and cost(n) <= free), [(0, n)]
     free = [max(b.usable_bytes - b.overhead_bytes - compute, 0) for b in gpus]
     free[-1] -= last_extra
     total_free = sum(max(f, 0) for f in free)
-    n = len(layer_cost)
-    placed: list[list[int]] = [[] for _ in gpus]
     if total_free <= 0:
-        return False, placed
+        return False, [(0, 0)] * len(gpus)
     # Layer counts proportional to free memory (cumulative rounding, like llama.cpp's split).
-    bounds, acc = [], 0.0
+    placed, acc, start = [], 0.0, 0
     for f in free:
         acc += max(f, 0) / total_free
-        bounds.append(round(acc * n))
-    start = 0
-    for gi, end in enumerate(bounds):
-        placed[gi] = list(range(start, end))
+        end = round(acc * n)
+        placed.append((start, end))
         start = end
-    ok = all(sum(layer_cost[i] for i in grp) <= free[gi] for gi, grp in enumerate(placed))
-    if not ok:
-        # A greedy fill can still fit when per-layer costs are uneven (SWA, dense-first MoE).
-        placed = [[] for _ in gpus]
-        gi, used = 0, 0
-        for i in range(n):
-            while gi < len(gpus) and used + layer_cost[i] > free[gi]:
-                gi, used = gi + 1, 0
-            if gi == len(gpus):
-                return False, placed
-            placed[gi].append(i)
-            used += layer_cost[i]
-        ok = True
-    return ok, placed
+    if all(cost(e) - cost(s) <= free[gi] for gi, (s, e) in enumerate(placed)):
+        return True, placed
+    # A greedy fill can still fit when per-layer costs are uneven (SWA, dense-first MoE): each
+    # GPU in turn takes as many of the next layers as fit in its free memory.
+    placed, s = [], 0
+    for f in free:
+        e = s if f < 0 else max(s, bisect_right(range(n + 1), cost(s) + f, lo=s, key=cost) - 1)
+        placed.append((s, e))
+        s = e
+    return s == n, placed
 
 
-def _place_partial(gpus: list[DeviceBudget], layer_cost: list[int], compute: int) -> list[list[int]]:
-    """Partial offload: llama.cpp puts the last -ngl layers on the GPUs, the output on the CPU."""
-    placed: list[list[int]] = [[] for _ in gpus]
-    free = [max(b.usable_bytes - b.overhead_bytes - compute, 0) for b in gpus]
-    gi, used = len(gpus) - 1, 0
-    for i in reversed(range(len(layer_cost))):
-        while gi >= 0 and used + layer_cost[i] > free[gi]:
-            gi, used = gi - 1, 0
-        if gi < 0:
-            break
-        placed[gi].insert(0, i)
-        used += layer_cost[i]
+def _place_partial(gpus: list[DeviceBudget], ac: ArchCost, qc: QuantCost, kc: KvCost,
+                   compute: int) -> list[tuple[int, int]]:
+    """Partial offload: llama.cpp puts the last -ngl layers on the GPUs, the output on the CPU:
+    from the last GPU back, each takes as many of the preceding layers as fit."""
+    cost = _cost_fn(ac, qc, kc)
+    placed: list[tuple[int, int]] = [(0, 0)] * len(gpus)
+    e = ac.n
+    for gi in reversed(range(len(gpus))):
+        b = gpus[gi]
+        free = max(b.usable_bytes - b.overhead_bytes - compute, 0)
+        s = bisect_left(range(e + 1), cost(e) - free, key=cost)
+        placed[gi] = (s, e)
+        e = s
     return placed
 
 
@@ -376,8 +586,8 @@ def matmul_tflops(spec: HardwareSpec) -> float:
     return tflops
 
 
-def _prefill(req: FitRequest, gpus: list[DeviceBudget], full_offload: bool, tier: str
-             ) -> tuple[tuple[float, float, float] | None, float | None]:
+def _prefill(req: FitRequest, gpus: list[DeviceBudget], full_offload: bool, tier: str,
+             ac: ArchCost | None = None) -> tuple[tuple[float, float, float] | None, float | None]:
     if tier == "no":
         return None, None
     arch = req.model.architecture
@@ -394,7 +604,7 @@ def _prefill(req: FitRequest, gpus: list[DeviceBudget], full_offload: bool, tier
         spec = req.devices[0].spec if req.devices else None
         if spec is not None and spec.gpu_cores:
             tflops = spec.gpu_cores * CPU_GFLOPS_PER_CORE / 1000
-    full_layers = sum(1 for i in range(arch.num_layers) if not mem.is_swa_layer(arch, i))
+    full_layers = (ac or arch_cost(arch)).n_full  # layers that attend over the whole prompt
     hd = arch.head_dim if arch.mla is None else arch.mla.qk_nope_head_dim + arch.mla.qk_rope_head_dim
     prompt = max(1, min(req.prompt_tokens, req.ctx))
     expected = prefill_tok_s(tflops, req.model.active_params_b * 1e9, full_layers,
@@ -403,50 +613,3 @@ def _prefill(req: FitRequest, gpus: list[DeviceBudget], full_offload: bool, tier
         return None, None
     rng = (expected * PREFILL_RANGE[0], expected, expected * PREFILL_RANGE[1])
     return rng, prompt / expected
-
-
-def _estimate_paged(req: FitRequest, catalog: Catalog, w: mem.WeightsBreakdown, kv: mem.KvPlan,
-                    compute: int, gpus: list[DeviceBudget], assumptions: list[str], kv_eff: str
-                    ) -> FitResult:
-    """vLLM / SGLang: tensor parallel over all GPUs; a share of VRAM is claimed up front."""
-    arch = req.model.architecture
-    tp = len(gpus)
-    util = req.gpu_memory_utilization
-    weights_total = w.total
-    per_gpu_weights = weights_total // tp
-    per_gpu_kv = kv.total // tp
-    per_gpu_compute = compute // tp + int(0.5 * GIB)  # + CUDA graphs and sampler buffers
-    uses = []
-    for b in gpus:
-        claim = int(b.total_bytes * util)
-        uses.append(DeviceUse(b.label, per_gpu_weights, per_gpu_kv, per_gpu_compute, b.overhead_bytes,
-                              claim, arch.num_layers))
-    low = min(d.headroom for d in uses)
-    reasons = []
-    if arch.num_attention_heads % tp or arch.num_kv_heads % tp and tp > arch.num_kv_heads and tp % arch.num_kv_heads:
-        tier = "no"
-        reasons.append(f"{arch.num_attention_heads} attention heads do not split over {tp} GPUs")
-    elif low < 0:
-        tier = "no"
-        reasons.append("weights, activations and the KV cache for the context exceed "
-                       f"gpu_memory_utilization {util:g} of the VRAM")
-    else:
-        tier = "comfortable" if low >= HEADROOM_COMFORTABLE else "tradeoffs"
-        reasons.append("vLLM fills the rest of its share with KV cache for more parallel requests")
-    active = _layer_active_bytes(req, w)
-    kv_tok = kv.total / kv.cells / tp if kv.cells else 0.0
-    seg = [Segment(sum(active) / tp + w.output / tp, kv_tok, gpus[0].bandwidth_gbps, req.backend)]
-    decode = decode_range(seg, min(req.prompt_tokens, req.ctx)) if tier != "no" else None
-    decode_full = decode_range(seg, req.ctx) if tier != "no" else None
-    prefill, ttft = _prefill(req, gpus, True, tier)
-    assumptions.append(f"vLLM claims gpu_memory_utilization {util:g} of each GPU's memory at start")
-    assumptions.append(f"tensor parallel size {tp}")
-    return FitResult(
-        request=req, weights=weights_total, kv_cache=kv.total, compute=per_gpu_compute * tp,
-        overhead=sum(d.overhead for d in uses), devices=tuple(uses), host=None,
-        budget=sum(d.usable for d in uses), fit=tier, gpu_layers=arch.num_layers + 1,
-        total_layers=arch.num_layers + 1, decode_tok_s=decode, decode_tok_s_full=decode_full,
-        prefill_tok_s=prefill, ttft_s=ttft, reasons=tuple(reasons),
-        assumptions=tuple(dict.fromkeys(assumptions)), kv_cells=kv.cells, kv_type_effective=kv_eff,
-        extras={"file_bytes": w.file_bytes},
-    )

@@ -15,6 +15,7 @@ from functools import lru_cache
 from catalog.schemas import Architecture, GgmlType, ModelSpec, QuantPreset
 
 from .gguf_quant import tensor_bytes, tensor_types
+from .keys import value_token
 from .tensors import model_tensors
 
 MIB = 1024**2
@@ -60,9 +61,9 @@ class WeightsBreakdown:
     output_file: int = 0
 
 
-@lru_cache(maxsize=4096)
 def gguf_weights(arch: Architecture, ftype: str, ggml: tuple[tuple[str, GgmlType], ...]
                  ) -> WeightsBreakdown:
+    """Every tensor priced at the ggml type the preset gives it (uncached; ``weights`` caches)."""
     types = dict(ggml)
     block_key = tuple(sorted((n, t.block_size) for n, t in types.items()))
     per_layer = [0] * arch.num_layers
@@ -86,15 +87,19 @@ def gguf_weights(arch: Architecture, ftype: str, ggml: tuple[tuple[str, GgmlType
 
 def flat_weights(model: ModelSpec, quant: QuantPreset) -> WeightsBreakdown:
     """Non-GGUF formats: linear layers at the format's bits, embeddings and norms at 16/32 bits."""
-    arch = model.architecture
-    bits = quant.bits_per_weight or 16
+    return _flat_weights(model.architecture, quant.format, quant.bits_per_weight, quant.unquantized_bits)
+
+
+def _flat_weights(arch: Architecture, fmt: str, bits_per_weight: float | None,
+                  unquantized_bits: float) -> WeightsBreakdown:
+    bits = bits_per_weight or 16
     per_layer = [0] * arch.num_layers
     token_embd = output = 0
     for t in model_tensors(arch):
         if len(t.ne) == 1 or t.always_f32:
             b = t.n_elements * 2
         elif t.layer is None:
-            b = int(t.n_elements * (bits if quant.format == "mlx" else quant.unquantized_bits) / 8)
+            b = int(t.n_elements * (bits if fmt == "mlx" else unquantized_bits) / 8)
         else:
             b = int(t.n_elements * bits / 8)
         if t.layer is not None:
@@ -106,27 +111,41 @@ def flat_weights(model: ModelSpec, quant: QuantPreset) -> WeightsBreakdown:
     return WeightsBreakdown(tuple(per_layer), token_embd, output, 0, output)
 
 
-_GGML_KEYS: dict[int, tuple[tuple[str, GgmlType], ...]] = {}
+# The sorted items of each ggml type table by its value token (keys.value_token).
+_GGML_ITEMS: dict[int, tuple[tuple[str, GgmlType], ...]] = {}
 
 
-def _ggml_key(ggml: dict[str, GgmlType]) -> tuple[tuple[str, GgmlType], ...]:
-    """The ggml table as a hashable key, built once per table (hashing it per call is slow)."""
-    key = _GGML_KEYS.get(id(ggml))
-    if key is None:
-        key = _GGML_KEYS[id(ggml)] = tuple(sorted(ggml.items()))
-    return key
+def ggml_token(ggml: dict[str, GgmlType]) -> int:
+    """A small integer naming the *value* of a ggml type table, for cache keys."""
+    token = value_token(ggml)
+    if token not in _GGML_ITEMS:
+        _GGML_ITEMS[token] = tuple(sorted(ggml.items()))
+    return token
+
+
+def quant_key(quant: QuantPreset) -> tuple[str, str, float | None, float]:
+    """What of a preset decides the weight bytes (the preset's id is its llama.cpp ftype)."""
+    return quant.id, quant.format, quant.bits_per_weight, quant.unquantized_bits
+
+
+@lru_cache(maxsize=4096)
+def _weights_by_value(arch: Architecture, qkey: tuple[str, str, float | None, float],
+                      table: int) -> WeightsBreakdown:
+    ftype, fmt, bits, unquantized = qkey
+    if fmt == "gguf":
+        w = gguf_weights(arch, ftype, _GGML_ITEMS[table])
+    else:
+        w = _flat_weights(arch, fmt, bits, unquantized)
+    if arch.vision_params_b:
+        # The vision projector ships as an f16 mmproj file next to the GGUF (or inside the repo).
+        vision = int(arch.vision_params_b * 1e9 * 2)
+        w = WeightsBreakdown(w.per_layer, w.token_embd, w.output, vision, w.output_file)
+    return w
 
 
 def weights(model: ModelSpec, quant: QuantPreset, ggml: dict[str, GgmlType]) -> WeightsBreakdown:
-    if quant.format == "gguf":
-        w = gguf_weights(model.architecture, quant.id, _ggml_key(ggml))
-    else:
-        w = flat_weights(model, quant)
-    if model.architecture.vision_params_b:
-        # The vision projector ships as an f16 mmproj file next to the GGUF (or inside the repo).
-        vision = int(model.architecture.vision_params_b * 1e9 * 2)
-        w = WeightsBreakdown(w.per_layer, w.token_embd, w.output, vision, w.output_file)
-    return w
+    """Weight bytes of ``model`` at ``quant``, cached by value (architecture, preset, type table)."""
+    return _weights_by_value(model.architecture, quant_key(quant), ggml_token(ggml))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -167,13 +186,11 @@ class KvPlan:
         return self.cells * self.streams
 
 
-@lru_cache(maxsize=8192)
-def llamacpp_kv(arch: Architecture, n_ctx: int, k_type: str, v_type: str, n_seq: int,
-                n_ubatch: int, unified: bool = False) -> KvPlan:
-    """llama.cpp's KV cache. ``n_ctx`` (``-c``) is the total over all sequences: padded to 256,
-    then split into ``n_seq`` streams of ``ceil256(n_ctx / n_seq)`` cells (one stream when
-    unified). Windowed layers hold ``ceil256(window * (n_seq if unified else 1) + n_ubatch)``
-    cells per stream at most. Verified byte for byte against llama.cpp (bench/accuracy)."""
+def llamacpp_kv_layout(arch: Architecture, n_ctx: int, k_type: str, v_type: str, n_seq: int,
+                       n_ubatch: int, unified: bool = False) -> tuple[int, int, int, int, int]:
+    """llama.cpp's KV cache in closed form: (cells per stream of a full-attention layer, cells per
+    stream of a windowed layer, streams, bytes of one full-attention layer, bytes of one windowed
+    layer). Every layer holds one of the two sizes; ``llamacpp_kv`` lists them per layer."""
     cells = pad(n_ctx, KV_CELL_PAD)
     streams = 1
     if n_seq > 1 and not unified:
@@ -184,11 +201,23 @@ def llamacpp_kv(arch: Architecture, n_ctx: int, k_type: str, v_type: str, n_seq:
         window_seqs = n_seq if unified else 1
         swa_cells = min(cells, pad(arch.sliding_window.window * window_seqs + n_ubatch, KV_CELL_PAD))
     k_dim, v_dim = kv_dims(arch)
-    per_layer = []
-    for il in range(arch.num_layers):
-        c = (swa_cells if is_swa_layer(arch, il) else cells) * streams
-        per_layer.append(kv_type_bytes(k_type, k_dim * c) + kv_type_bytes(v_type, v_dim * c))
-    return KvPlan(cells, swa_cells, tuple(per_layer), streams)
+    full_c, swa_c = cells * streams, swa_cells * streams
+    full = kv_type_bytes(k_type, k_dim * full_c) + kv_type_bytes(v_type, v_dim * full_c)
+    swa = kv_type_bytes(k_type, k_dim * swa_c) + kv_type_bytes(v_type, v_dim * swa_c)
+    return cells, swa_cells, streams, full, swa
+
+
+@lru_cache(maxsize=8192)
+def llamacpp_kv(arch: Architecture, n_ctx: int, k_type: str, v_type: str, n_seq: int,
+                n_ubatch: int, unified: bool = False) -> KvPlan:
+    """llama.cpp's KV cache. ``n_ctx`` (``-c``) is the total over all sequences: padded to 256,
+    then split into ``n_seq`` streams of ``ceil256(n_ctx / n_seq)`` cells (one stream when
+    unified). Windowed layers hold ``ceil256(window * (n_seq if unified else 1) + n_ubatch)``
+    cells per stream at most. Verified byte for byte against llama.cpp (bench/accuracy)."""
+    cells, swa_cells, streams, full, swa = llamacpp_kv_layout(arch, n_ctx, k_type, v_type, n_seq,
+                                                              n_ubatch, unified)
+    per_layer = tuple(swa if is_swa_layer(arch, il) else full for il in range(arch.num_layers))
+    return KvPlan(cells, swa_cells, per_layer, streams)
 
 
 def kv_bytes_per_token(arch: Architecture, kv_type: str = "f16") -> float:
@@ -217,6 +246,12 @@ def plain_kv(arch: Architecture, n_tokens: int, kv_type: str) -> int:
 
 def llamacpp_compute(arch: Architecture, kv: KvPlan, n_ubatch: int, flash_attn: bool,
                      n_outputs: int | None = None) -> int:
+    """The compute buffer for a KV plan (see ``llamacpp_compute_cells``)."""
+    return llamacpp_compute_cells(arch, kv.cells, kv.swa_cells, n_ubatch, flash_attn, n_outputs)
+
+
+def llamacpp_compute_cells(arch: Architecture, cells: int, swa_cells: int, n_ubatch: int,
+                           flash_attn: bool, n_outputs: int | None = None) -> int:
     """The graph allocator's peak for one micro-batch, fitted term by term on llama.cpp's own
     reports (bench/accuracy/llamacpp_ground_truth.jsonl; see docs/ACCURACY.md).
 
@@ -235,8 +270,8 @@ def llamacpp_compute(arch: Architecture, kv: KvPlan, n_ubatch: int, flash_attn: 
     k_width = kv_dims(arch)[0]
     has_full = arch.sliding_window is None or arch.sliding_window.pattern != 0
     has_swa = arch.sliding_window is not None
-    n_kv = kv.cells if has_full else kv.swa_cells
-    mask_cells = (kv.cells if has_full else 0) + (kv.swa_cells if has_swa else 0)
+    n_kv = cells if has_full else swa_cells
+    mask_cells = (cells if has_full else 0) + (swa_cells if has_swa else 0)
     mask = ub * mask_cells * (2 if flash_attn else 4)
     if flash_attn:
         attn = 0

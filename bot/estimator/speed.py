@@ -10,7 +10,8 @@ device's dense FP16 tensor throughput times a fitted efficiency.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from typing import NamedTuple
 
 # Fitted by bench/accuracy/calibrate_speed.py on shared/calibration/throughput.csv.
 # Fit of 2026-11-28 (docs/ACCURACY.md): decode median error 8.8%, p90 29.7% (94 rows); prefill median 12.8%, p90 33.0% (68 rows); fitted: cuda, metal, rocm (1 row, eff only), prefill cuda, APPLE_TFLOPS_PER_CORE (metal eff held at 0.5), ranges (p10/p90 of measured/expected); the rest are unfitted priors (no rows).
@@ -37,9 +38,8 @@ DECODE_RANGE = (0.77, 1.13)
 PREFILL_RANGE = (0.76, 1.57)
 
 
-@dataclass(frozen=True)
-class Segment:
-    """A share of the per-token work on one device."""
+class Segment(NamedTuple):
+    """A share of the per-token work on one device (a plain tuple in that order works too)."""
 
     weight_bytes: float       # active weight bytes read per token
     kv_bytes_per_token: float  # KV bytes read per token of context held on this device
@@ -47,20 +47,30 @@ class Segment:
     backend: str
 
 
-def decode_seconds(segments: list[Segment], depth: int) -> float:
+def decode_seconds(segments: Sequence[tuple[float, float, float, str]], depth: int) -> float:
     """Seconds per generated token at a context depth: devices run one after another."""
     total = 0.0
     fixed = 0.0
-    for s in segments:
-        eff, fixed_ms = DECODE_CALIBRATION.get(s.backend, DECODE_CALIBRATION["cpu"])
-        moved = s.weight_bytes + s.kv_bytes_per_token * depth
-        total += moved / (s.bandwidth_gbps * 1e9 * eff)
+    for weight_bytes, kv_bytes_per_token, bandwidth_gbps, backend in segments:
+        eff, fixed_ms = DECODE_CALIBRATION.get(backend, DECODE_CALIBRATION["cpu"])
+        moved = weight_bytes + kv_bytes_per_token * depth
+        total += moved / (bandwidth_gbps * 1e9 * eff)
         fixed = max(fixed, fixed_ms / 1000)
     return total + fixed
 
 
-def decode_range(segments: list[Segment], depth: int) -> tuple[float, float, float]:
+def decode_range(segments: Sequence[tuple[float, float, float, str]], depth: int) -> tuple[float, float, float]:
     expected = 1.0 / decode_seconds(segments, depth)
+    return expected * DECODE_RANGE[0], expected, expected * DECODE_RANGE[1]
+
+
+def decode_range_one(weight_bytes: float, kv_bytes_per_token: float, bandwidth_gbps: float,
+                     backend: str, depth: int) -> tuple[float, float, float]:
+    """``decode_range`` of a single segment, without building it (the same arithmetic, in the
+    same order: 0.0 + t is t, and max(0.0, f) is f for the non-negative fixed costs)."""
+    eff, fixed_ms = DECODE_CALIBRATION.get(backend, DECODE_CALIBRATION["cpu"])
+    moved = weight_bytes + kv_bytes_per_token * depth
+    expected = 1.0 / (0.0 + moved / (bandwidth_gbps * 1e9 * eff) + max(0.0, fixed_ms / 1000))
     return expected * DECODE_RANGE[0], expected, expected * DECODE_RANGE[1]
 
 
