@@ -41,6 +41,35 @@ class Action:
 
 
 @dataclass(frozen=True)
+class MenuChoice:
+    """One option of a select menu: ``value`` is what the menu's option is set to."""
+
+    label: str
+    value: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Menu:
+    """A select menu: choosing runs ``command`` with ``args`` plus ``{option: chosen value}``.
+
+    For a choice that is natural to offer as a list ("Try another quant", related terms) where a
+    row of buttons would not fit; the renderers keep its platform's option and length limits.
+    """
+
+    placeholder: str
+    command: str
+    option: str
+    choices: tuple[MenuChoice, ...]
+    args: tuple[tuple[str, str], ...] = ()
+
+    def action_for(self, choice: MenuChoice) -> Action:
+        """The follow-up that choosing ``choice`` runs (the chosen value replaces a fixed one)."""
+        fixed = tuple((k, v) for k, v in self.args if k != self.option)
+        return Action(choice.label, command=self.command, args=fixed + ((self.option, choice.value),))
+
+
+@dataclass(frozen=True)
 class Source:
     label: str
     url: str
@@ -56,6 +85,7 @@ class Card:
     sources: list[Source] = field(default_factory=list)
     footer: str = ""
     actions: list[Action] = field(default_factory=list)
+    menus: list[Menu] = field(default_factory=list)
     bar: str | None = None          # compact text bar (memory against budget)
     chart_png: bytes | None = None
     ephemeral: bool = False

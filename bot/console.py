@@ -16,6 +16,7 @@ from rich.panel import Panel
 from .card import VERDICT_EMOJI, Card
 from .commands import build_registry
 from .dispatch import run_text
+from .render.text import menu_lines
 
 _STYLE = {"comfortable": "green", "tradeoffs": "yellow", "no": "red", "info": "blue", "error": "magenta"}
 HISTORY = Path(os.environ.get("RUNLOCALAI_HISTORY", Path.home() / ".runlocalai_history"))
@@ -46,6 +47,8 @@ def print_card(card: Card, console: Console | None = None) -> None:
     if follow:
         body.append("[dim]Try: " + escape(" | ".join(
             f"/{a.command} " + " ".join(f"{k}={v}" for k, v in a.args) for a in follow)) + "[/dim]")
+    for menu in card.menus:
+        body.append("[dim]" + escape("\n".join(menu_lines(menu))) + "[/dim]")
     if card.footer:
         body.append(f"[dim]{escape(card.footer)}[/dim]")
     title = escape(f"{VERDICT_EMOJI.get(card.verdict, '')} {card.title}")

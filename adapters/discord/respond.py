@@ -5,8 +5,9 @@ there); this module only turns it into discord.py objects and picks the right re
 
 - a slash command or context menu answers with a new message (ephemeral when the card or the
   guild's setting says so);
-- a follow-up button edits the message it sits on when the person who pressed it is the one who
-  asked, and otherwise answers them privately, so nobody rewrites someone else's answer;
+- a follow-up button (or a choice in a select menu) edits the message it sits on when the person
+  who pressed it is the one who asked, and otherwise answers them privately, so nobody rewrites
+  someone else's answer;
 - anything that may pass Discord's 3-second deadline is deferred first and then filled in;
 - an error card after a public deferral replaces the "thinking…" message with an ephemeral one.
 """
@@ -25,12 +26,12 @@ import discord
 
 from bot.card import Card, error_card
 from bot.registry import Request
-from bot.render.actions import PREFIX
+from bot.render.actions import MENU_PREFIX, PREFIX
 from bot.render.discord import CHART_FILENAME, render_discord
 
 from .answer import (BUDGET_S, STALE_BUTTON, cooldown_card, failure_card, finished_within, is_expensive,
                      permission_card, produce)
-from .translate import request_from_custom_id, server_settings, with_server_defaults
+from .translate import request_from_choice, request_from_custom_id, server_settings, with_server_defaults
 
 if TYPE_CHECKING:
     from .bot import RunLocalAIBot
@@ -55,6 +56,25 @@ class ActionButton(discord.ui.DynamicItem[discord.ui.Button], template=re.escape
 
     async def callback(self, interaction: discord.Interaction) -> None:
         await follow_up(interaction, self.item.custom_id or "")
+
+
+class ActionSelect(discord.ui.DynamicItem[discord.ui.Select],
+                   template=re.escape(MENU_PREFIX) + r"\|[^|]+\|[^|]+\|.*"):
+    """A follow-up select menu (``rm|command|option|k=v``): the chosen value fills ``option``.
+    Persistent like ``ActionButton``: dispatched by its custom id on any message, across restarts."""
+
+    def __init__(self, custom_id: str, placeholder: str | None = None,
+                 options: list[discord.SelectOption] | None = None, row: int | None = None) -> None:
+        super().__init__(discord.ui.Select(custom_id=custom_id, placeholder=placeholder,
+                                           options=options or [], row=row))
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
+                             match: re.Match[str], /) -> ActionSelect:
+        return cls(match.string, getattr(item, "placeholder", None), list(getattr(item, "options", [])))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await choose(interaction, self.item.custom_id or "", list(self.item.values))
 
 
 @dataclass
@@ -83,19 +103,25 @@ class CardMessage:
 
 
 def card_message(card: Card, *, ephemeral: bool = False) -> CardMessage:
-    """The rendered card as discord.py objects: one embed, a view of link and follow-up buttons,
-    and the chart image when the card has one."""
+    """The rendered card as discord.py objects: one embed, a view of link and follow-up buttons
+    and select menus, and the chart image when the card has one."""
     body = render_discord(card)
     embed = discord.Embed.from_dict(body["embeds"][0])
     view: discord.ui.View | None = None
     for row_index, row in enumerate(body.get("components", [])):
-        for button in row["components"]:
+        for component in row["components"]:
             view = view or discord.ui.View(timeout=None)
-            if "url" in button:
-                view.add_item(discord.ui.Button(style=discord.ButtonStyle.link, label=button["label"],
-                                                url=button["url"], row=row_index))
+            if component["type"] == 3:
+                options = [discord.SelectOption(label=o["label"], value=o["value"],
+                                                description=o.get("description"))
+                           for o in component["options"]]
+                view.add_item(ActionSelect(component["custom_id"], component.get("placeholder"), options,
+                                           row_index))
+            elif "url" in component:
+                view.add_item(discord.ui.Button(style=discord.ButtonStyle.link, label=component["label"],
+                                                url=component["url"], row=row_index))
             else:
-                view.add_item(ActionButton(button["custom_id"], button["label"], row_index))
+                view.add_item(ActionButton(component["custom_id"], component["label"], row_index))
     return CardMessage(embed, view, ephemeral or bool(body.get("flags", 0) & 64), card.chart_png)
 
 
@@ -198,6 +224,16 @@ def follow_up_mode(interaction: discord.Interaction) -> Mode:
 async def follow_up(interaction: discord.Interaction, custom_id: str) -> None:
     """A follow-up button: decode its id and run that command in place."""
     request = request_from_custom_id(custom_id, user_id=interaction.user.id, server_id=interaction.guild_id)
+    if request is None:
+        await tell_failure(interaction, STALE_BUTTON)
+        return
+    await answer(interaction, request, follow_up_mode(interaction))
+
+
+async def choose(interaction: discord.Interaction, custom_id: str, values: list[str]) -> None:
+    """A choice in a follow-up select menu: run its command with the chosen value, in place."""
+    request = request_from_choice(custom_id, values, user_id=interaction.user.id,
+                                  server_id=interaction.guild_id)
     if request is None:
         await tell_failure(interaction, STALE_BUTTON)
         return

@@ -1,7 +1,7 @@
 """Discord input -> the core's Request: option values, follow-up custom ids, per-server defaults.
 
-Both front-ends (gateway and HTTP endpoint) use these, so a slash command or a button press
-becomes the same ``Request`` whichever way it arrived.
+Both front-ends (gateway and HTTP endpoint) use these, so a slash command, a button press or a
+choice in a select menu becomes the same ``Request`` whichever way it arrived.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.commands import build_registry
 from bot.registry import Command, Option, Request
-from bot.render.actions import decode_action
+from bot.render.actions import decode_action, decode_choice
 from bot.store.base import ServerSettings, Store
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,21 @@ def request_for(command: Command, values: Mapping[str, Any], *, user_id: int | s
 def request_from_custom_id(custom_id: str, *, user_id: int | str,
                            server_id: int | str | None) -> Request | None:
     """A follow-up button's ``rl|command|k=v`` id -> a Request, or None when it is not one of ours."""
-    decoded = decode_action(custom_id)
+    return _follow_up_request(decode_action(custom_id), user_id=user_id, server_id=server_id)
+
+
+def request_from_choice(custom_id: str, values: list[str], *, user_id: int | str,
+                        server_id: int | str | None) -> Request | None:
+    """A select menu's ``rm|command|option|k=v`` id and the chosen value -> a Request, or None
+    when the id is not one of ours or not exactly one value was chosen."""
+    if len(values) != 1:
+        return None
+    return _follow_up_request(decode_choice(custom_id, str(values[0])), user_id=user_id, server_id=server_id)
+
+
+def _follow_up_request(decoded: tuple[str, dict[str, str]] | None, *, user_id: int | str,
+                       server_id: int | str | None) -> Request | None:
+    """A decoded follow-up -> a Request with the arguments the command knows, or None."""
     if decoded is None:
         return None
     name, args = decoded

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.card import Action, Card, Source, error_card
+from bot.card import Action, Card, Menu, MenuChoice, Source, error_card
 from bot.content import render
 from bot.registry import Command, Option, Request
 from catalog.loader import get_catalog
@@ -31,10 +31,11 @@ async def handle(request: Request) -> Card:
         card.add("Also called", ", ".join(g.aliases[:8]))
     if g.related:
         cat = get_catalog()
-        card.add("Related", ", ".join(cat.glossary[r].term for r in g.related[:8] if r in cat.glossary))
-        for r in g.related[:3]:
-            if r in cat.glossary:
-                card.actions.append(Action(cat.glossary[r].term, command="define", args=(("term", r),)))
+        related = [cat.glossary[r] for r in g.related if r in cat.glossary]
+        card.add("Related", ", ".join(r.term for r in related[:8]))
+        if related:
+            card.menus.append(Menu("Related terms", "define", "term", tuple(
+                MenuChoice(r.term, r.id, render(r.definition)) for r in related)))
     card.footer = f"Glossary · {g.category}"
     if g.source:
         card.sources.append(Source("source", g.source))

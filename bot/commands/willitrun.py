@@ -5,18 +5,18 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from catalog.loader import get_catalog
-
-from bot.card import Action, Card, Source
-from bot.estimator import FitResult, Options, PlanError, estimate, plan
+from bot.card import VERDICT_EMOJI, Action, Card, Menu, MenuChoice, Source, error_card
+from bot.estimator import FitResult, Options, PlanError, estimate, plan, solvers
+from bot.estimator.fit import Setup
+from bot.estimator.keys import value_token
 from bot.estimator.repro import commands
-from bot.estimator.solvers import best_quant, max_context
+from bot.estimator.solvers import LRU, Step, best_quant, hardware_scan, ladder, max_context
 from bot.registry import Command, Option, Request
+from catalog.loader import get_catalog
+from catalog.resolve import SetupMatch
 
-from bot.card import error_card
-
-from .bench import add_community_evidence
 from ._common import UserError, bar, gib, need, need_setup, resolver, tok_s
+from .bench import add_community_evidence
 
 TIER_TEXT = {
     "comfortable": "Runs comfortably",
@@ -27,10 +27,16 @@ TIER_TEXT = {
 
 def build_request(opts: dict[str, Any]):
     """Typed options -> (catalog, FitRequest); raises UserError on bad input."""
+    cat, req, _ = _build(opts)
+    return cat, req
+
+
+def _build(opts: dict[str, Any]) -> tuple[Any, Any, Setup | None]:
+    """``build_request``, and the Setup the fitted context was found with (if any)."""
     cat = get_catalog()
     r = resolver()
     model = need(r.models.resolve(str(opts.get("model", ""))), "model", "llama 3.1 8b")
-    setup = r.setup(str(opts.get("hardware", "")))
+    setup = _resolve_setup(r, str(opts.get("hardware", "")))
     need_setup(setup)
     quant = runtime = None
     if opts.get("quant"):
@@ -61,14 +67,36 @@ def build_request(opts: dict[str, Any]):
     except PlanError as exc:
         raise UserError(error_card("That combination doesn't work", str(exc))) from exc
     if ctx is None and req.runtime.id == "llama.cpp" and req.runtime.defaults.context is None:
-        req = _llamacpp_fit_context(cat, req)
-    return cat, req
+        setup = Setup(req, cat)
+        req = _llamacpp_fit_context(cat, req, setup)
+        return cat, req, setup.at_context(req)
+    return cat, req, None
 
 
-def _llamacpp_fit_context(cat, req):
+# Resolved hardware set-ups by text: resolving "2x 3090" or "m4 max 64gb" costs ~1 ms (the
+# lookup first tries the whole text, with fuzzy suggestions), and the same set-ups come back.
+_SETUPS = LRU(1024)
+
+
+def _resolve_setup(r, text: str) -> SetupMatch:
+    return _SETUPS.get_or((value_token(r.catalog.hardware), text), lambda: r.setup(text))
+
+
+def clear_caches(setups: bool = True) -> None:
+    """Forget cached answers: the solvers' results, the hardware menus and (``setups``) the
+    resolved hardware set-ups (benchmarks, tests)."""
+    if setups:
+        _SETUPS.clear()
+    _HARDWARE_CHOICES.clear()
+    _QUANT_CHOICES.clear()
+    solvers.clear_caches()
+
+
+def _llamacpp_fit_context(cat, req, setup: Setup | None = None):
     """llama-server's -c 0 means the model's trained context, shrunk by --fit to what fits
     (never below 4096): reproduce that instead of assuming a number."""
-    fit_ctx = max_context(req, cat, comfortable=True) or max_context(req, cat)
+    setup = setup or Setup(req, cat)
+    fit_ctx = max_context(req, cat, comfortable=True, setup=setup) or max_context(req, cat, setup=setup)
     ctx = max(4096, min(fit_ctx or 4096, req.model.architecture.max_context))
     notes = tuple(a for a in req.assumptions if not a.startswith("context "))
     why = (f"context {ctx:,} tokens: llama-server starts from the model's trained context "
@@ -78,9 +106,16 @@ def _llamacpp_fit_context(cat, req):
 
 
 def analyse(opts: dict[str, Any]) -> tuple[FitResult, int | None, str | None]:
-    cat, req = build_request(opts)
-    result = estimate(req, cat)
-    return result, max_context(req, cat), best_quant(req, cat)
+    result, max_ctx, best_q, _ = _analyse(opts)
+    return result, max_ctx, best_q
+
+
+def _analyse(opts: dict[str, Any]) -> tuple[FitResult, int | None, str | None, Setup]:
+    """The estimate, its largest context and best quant, and the Setup the menus reuse."""
+    cat, req, setup = _build(opts)
+    setup = setup or Setup(req, cat)
+    result = estimate(req, cat, setup)
+    return result, max_context(req, cat, setup=setup), best_quant(req, cat, setup=setup), setup
 
 
 def evidence_for(result: FitResult) -> tuple[list[str], list[str]]:
@@ -90,12 +125,25 @@ def evidence_for(result: FitResult) -> tuple[list[str], list[str]]:
     measured = []
     hw_ids = {d.spec.id for d in req.devices}
     count = sum(d.count for d in req.devices)
-    for b in cat.benchmarks:
-        if (b.model == req.model.id and b.quant == req.quant.id and b.hardware in hw_ids
-                and b.count == count and b.backend == req.backend):
+    for b in _benchmarks_of(cat).get((req.model.id, req.quant.id), ()):
+        if b.hardware in hw_ids and b.count == count and b.backend == req.backend:
             measured.append(f"{b.test}: {b.tok_s:.1f} tok/s (measured, {b.source.split(' ')[0]})")
     labels = ["estimated"] + (["measured"] if measured else [])
     return labels, measured
+
+
+_BENCH_INDEX = LRU(4)
+
+
+def _benchmarks_of(cat) -> dict[tuple[str, str], list]:
+    """The curated benchmark records by (model, quant), in catalog order."""
+    def build() -> dict[tuple[str, str], list]:
+        index: dict[tuple[str, str], list] = {}
+        for b in cat.benchmarks:
+            index.setdefault((b.model, b.quant), []).append(b)
+        return index
+
+    return _BENCH_INDEX.get_or(value_token(cat.benchmarks), build)
 
 
 def willitrun_card(result: FitResult, max_ctx: int | None, best_q: str | None) -> Card:
@@ -163,12 +211,103 @@ def _hw_arg(result: FitResult) -> str:
     return " + ".join(parts)
 
 
+OTHER_HARDWARE_CHOICES = 10
+
+
+def setup_args(result: FitResult, opts: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The options that reproduce this setup in a follow-up: model, hardware, quant and context,
+    plus the runtime and KV cache type when they were asked for (defaults come back by themselves)."""
+    req = result.request
+    args = [("model", req.model.id), ("hardware", _hw_arg(result)), ("quant", req.quant.id),
+            ("ctx", str(req.ctx))]
+    if opts.get("runtime"):
+        args.append(("runtime", req.runtime.id))
+    if opts.get("kv_cache"):
+        args.append(("kv_cache", str(opts["kv_cache"])))
+    return tuple(args)
+
+
+def _outcome(step: Step) -> str:
+    """A choice's one-line estimate: verdict, memory, decode speed (what its answer will say)."""
+    text = f"{VERDICT_EMOJI[step.tier]} {TIER_TEXT[step.tier]} · {gib(step.total)}"
+    return text + (f" · ~{tok_s(step.decode[1])} tok/s" if step.decode else "")
+
+
+def quant_menu(result: FitResult, args: tuple[tuple[str, str], ...], setup: Setup | None = None) -> Menu | None:
+    """The other presets of the quant's family that the runtime loads and that run at all here,
+    from most to fewest bits, each with its estimate at the same context."""
+    cat, req = get_catalog(), result.request
+    setup = setup if setup is not None and setup.req is req else Setup(req, cat)
+
+    def build() -> tuple[MenuChoice, ...]:
+        return tuple(MenuChoice(step.quant, step.quant, _outcome(step))
+                     for step in ladder(req, cat, setup)  # estimate() with each preset
+                     if step.loads and step.quant != req.quant.id and step.tier != "no")
+
+    choices = _QUANT_CHOICES.get_or((solvers.ladder_key(setup), req.quant.id), build)
+    return Menu("Try another quant", "willitrun", "quant", choices, args) if choices else None
+
+
+_QUANT_CHOICES = LRU(1024)
+
+
+def hardware_menu(result: FitResult, args: tuple[tuple[str, str], ...], setup: Setup | None = None) -> Menu | None:
+    """Single GPUs and Macs of the catalog that run the same setup comfortably, each at its
+    smallest memory size that does: the segment of the asker's hardware first (consumer cards for
+    a consumer card), then by memory, then the fastest memory first."""
+    cat, req = get_catalog(), result.request
+    setup = setup if setup is not None and setup.req is req else Setup(req, cat)
+    only = req.devices[0] if len(req.devices) == 1 and req.devices[0].count == 1 else None
+    current = (only.spec.id, only.memory_gib) if only else None
+    segment = req.devices[0].spec.segment if req.devices else None
+    key = (solvers.hardware_key(setup), segment, current)
+    choices = _HARDWARE_CHOICES.get_or(key, lambda: _hardware_choices(setup, segment, current))
+    if not choices:
+        return None
+    return Menu("Try other hardware (runs comfortably)", "willitrun", "hardware", choices,
+                _without(args, "hardware"))
+
+
+_HARDWARE_CHOICES = LRU(1024)
+
+
+def _hardware_choices(setup: Setup, segment: str | None, current: tuple[str, float] | None
+                      ) -> tuple[MenuChoice, ...]:
+    scan = hardware_scan(setup.req, setup.catalog, setup)  # what estimate() on each device gives
+    found = [(spec.segment != segment, mem_gib, -spec.memory_bandwidth_gbps, i)
+             for i, (spec, mem_gib) in enumerate(scan.found) if (spec.id, mem_gib) != current]
+    found.sort()
+    choices = []
+    for _, mem_gib, _, i in found[:OTHER_HARDWARE_CHOICES]:
+        spec = scan.found[i][0]
+        decode = scan.decode(spec)
+        sized = len(spec.memory_gib) > 1
+        speed = f"~{tok_s(decode[1])} tok/s · " if decode else ""
+        choices.append(MenuChoice(spec.name + (f" {mem_gib:g}GB" if sized else ""),
+                                  spec.id + (f" {mem_gib:g}gb" if sized else ""),
+                                  f"{VERDICT_EMOJI['comfortable']} {speed}{mem_gib:g} GB · "
+                                  f"{spec.memory_bandwidth_gbps:g} GB/s"))
+    return tuple(choices)
+
+
+def _without(args: tuple[tuple[str, str], ...], key: str) -> tuple[tuple[str, str], ...]:
+    return tuple((k, v) for k, v in args if k != key)
+
+
+def willitrun_menus(result: FitResult, opts: dict[str, Any], setup: Setup | None = None) -> list[Menu]:
+    """"Try another quant" and "Try other hardware", each choice estimated before it is offered."""
+    args = setup_args(result, opts)
+    return [m for m in (quant_menu(result, _without(args, "quant"), setup), hardware_menu(result, args, setup))
+            if m is not None]
+
+
 async def handle(request: Request) -> Card:
     try:
-        result, max_ctx, best_q = analyse(request.options)
+        result, max_ctx, best_q, setup = _analyse(request.options)
     except UserError as exc:
         return exc.card
     card = willitrun_card(result, max_ctx, best_q)
+    card.menus = willitrun_menus(result, request.options, setup)
     req = result.request
     await add_community_evidence(card, req.model.id, req.quant.id, {d.spec.id for d in req.devices},
                                  sum(d.count for d in req.devices))

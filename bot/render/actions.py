@@ -1,17 +1,38 @@
-"""Follow-up actions travel as compact ids: ``rl|command|k=v;k=v``, inside platform limits."""
+"""Follow-ups travel as compact ids, inside platform limits.
+
+- a button: ``rl|command|k=v;k=v`` (the command and all its arguments);
+- a select menu: ``rm|command|option|k=v;k=v`` (the command, the option the chosen value
+  fills, and the fixed arguments); the platform delivers the chosen value next to the id.
+
+The prefixes differ so a handler of one kind never claims the other's id.
+"""
 
 from __future__ import annotations
 
 from urllib.parse import quote, unquote
 
-from bot.card import Action
+from bot.card import Action, Menu
 
 PREFIX = "rl"
+MENU_PREFIX = "rm"
+
+
+def _encode_args(args: tuple[tuple[str, str], ...]) -> str:
+    return ";".join(f"{quote(k, safe='')}={quote(v, safe=' ._-')}" for k, v in args)
+
+
+def _decode_args(text: str) -> dict[str, str] | None:
+    args: dict[str, str] = {}
+    for pair in filter(None, text.split(";")):
+        key, sep, value = pair.partition("=")
+        if not sep:
+            return None
+        args[unquote(key)] = unquote(value)
+    return args
 
 
 def encode_action(action: Action) -> str:
-    args = ";".join(f"{quote(k, safe='')}={quote(v, safe=' ._-')}" for k, v in action.args)
-    return f"{PREFIX}|{action.command}|{args}"
+    return f"{PREFIX}|{action.command}|{_encode_args(action.args)}"
 
 
 def decode_action(custom_id: str) -> tuple[str, dict[str, str]] | None:
@@ -19,10 +40,34 @@ def decode_action(custom_id: str) -> tuple[str, dict[str, str]] | None:
     parts = custom_id.split("|", 2)
     if len(parts) != 3 or parts[0] != PREFIX or not parts[1]:
         return None
-    args: dict[str, str] = {}
-    for pair in filter(None, parts[2].split(";")):
-        key, sep, value = pair.partition("=")
-        if not sep:
-            return None
-        args[unquote(key)] = unquote(value)
-    return parts[1], args
+    args = _decode_args(parts[2])
+    return None if args is None else (parts[1], args)
+
+
+def encode_menu(menu: Menu) -> str:
+    """The id of a select menu; the option it fills is left out of the fixed arguments."""
+    fixed = tuple((k, v) for k, v in menu.args if k != menu.option)
+    return f"{MENU_PREFIX}|{menu.command}|{quote(menu.option, safe='')}|{_encode_args(fixed)}"
+
+
+def decode_menu(custom_id: str) -> tuple[str, str, dict[str, str]] | None:
+    """(command, option the choice fills, fixed arguments) of a menu id, or None when it is not
+    ours or malformed."""
+    parts = custom_id.split("|", 3)
+    if len(parts) != 4 or parts[0] != MENU_PREFIX or not parts[1] or not parts[2]:
+        return None
+    args = _decode_args(parts[3])
+    option = unquote(parts[2])
+    if args is None or not option:
+        return None
+    return parts[1], option, args
+
+
+def decode_choice(custom_id: str, value: str) -> tuple[str, dict[str, str]] | None:
+    """The command and arguments a choice in a menu runs, or None when the id is not a menu of
+    ours or no value was chosen."""
+    decoded = decode_menu(custom_id)
+    if decoded is None or not value:
+        return None
+    command, option, args = decoded
+    return command, {**args, option: value}

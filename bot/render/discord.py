@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.card import VERDICT_COLOUR, VERDICT_EMOJI, Card
+from bot.card import VERDICT_COLOUR, VERDICT_EMOJI, Card, Menu
 
-from .actions import encode_action
+from .actions import encode_action, encode_menu
 from .limits import DISCORD as L
 from .limits import defuse_masked_links, discord_text
 
@@ -67,6 +67,18 @@ def render_discord(card: Card) -> dict[str, Any]:
 
 
 def _components(card: Card) -> list[dict[str, Any]]:
+    """Action rows: buttons five to a row, then each select menu in a row of its own, five rows
+    in all (one kept for buttons when there are any)."""
+    buttons = _buttons(card)
+    menus = [m for m in (_select(menu) for menu in card.menus) if m is not None]
+    menus = menus[: L["rows"] - (1 if buttons else 0)]
+    per_row = L["buttons_per_row"]
+    button_rows = [{"type": 1, "components": buttons[i : i + per_row]}
+                   for i in range(0, min(len(buttons), per_row * (L["rows"] - len(menus))), per_row)]
+    return button_rows + [{"type": 1, "components": [m]} for m in menus]
+
+
+def _buttons(card: Card) -> list[dict[str, Any]]:
     buttons: list[dict[str, Any]] = []
     for a in card.actions:
         label = discord_text(defuse_masked_links(a.label), L["button_label"])
@@ -77,7 +89,38 @@ def _components(card: Card) -> list[dict[str, Any]]:
             custom_id = encode_action(a)
             if len(custom_id) <= L["custom_id"]:
                 buttons.append({"type": 2, "style": 2, "label": label, "custom_id": custom_id})
-    rows = []
-    for i in range(0, min(len(buttons), L["buttons_per_row"] * L["rows"]), L["buttons_per_row"]):
-        rows.append({"type": 1, "components": buttons[i : i + L["buttons_per_row"]]})
-    return rows
+    return buttons
+
+
+def _select(menu: Menu) -> dict[str, Any] | None:
+    """A string select (component type 3), or None when its id is too long or no choice fits.
+    A value is never cut (it is what the command runs with): a choice whose value is too long,
+    empty or repeated is left out."""
+    custom_id = encode_menu(menu)
+    if len(custom_id) > L["custom_id"]:
+        return None
+    options: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for choice in menu.choices:
+        if len(options) == L["select_options"]:
+            break
+        if not choice.value or len(choice.value) > L["select_value"] or choice.value in seen:
+            continue
+        seen.add(choice.value)
+        option = {"label": _plain(choice.label.strip() or choice.value, L["select_label"]),
+                  "value": choice.value}
+        if choice.description.strip():
+            option["description"] = _plain(choice.description, L["select_description"])
+        options.append(option)
+    if not options:
+        return None
+    select: dict[str, Any] = {"type": 3, "custom_id": custom_id, "options": options,
+                              "min_values": 1, "max_values": 1}
+    if menu.placeholder.strip():
+        select["placeholder"] = _plain(menu.placeholder, L["select_placeholder"])
+    return select
+
+
+def _plain(text: str, limit: int) -> str:
+    """Component text (labels, descriptions, placeholders) made safe like button labels."""
+    return discord_text(defuse_masked_links(text), limit)

@@ -13,17 +13,21 @@ ELLIPSIS = "…"
 ZWSP = "\u200b"
 
 # Discord: https://discord.com/developers/docs/resources/message#embed-object-embed-limits
+# and https://discord.com/developers/docs/components/reference (buttons, string selects, rows)
 DISCORD = {
     "title": 256, "description": 4096, "fields": 25, "field_name": 256, "field_value": 1024,
     "footer": 2048, "author": 256, "total": 6000, "content": 2000, "button_label": 80,
     "custom_id": 100, "buttons_per_row": 5, "rows": 5, "choices": 25, "choice_name": 100,
-    "choice_value": 100, "select_options": 25,
+    "choice_value": 100, "select_options": 25, "select_placeholder": 150, "select_label": 100,
+    "select_value": 100, "select_description": 100,
 }
 # Slack: https://docs.slack.dev/reference/block-kit/blocks
+# and https://docs.slack.dev/reference/block-kit/block-elements/select-menu-element
 SLACK = {
     "blocks": 50, "header": 150, "section_text": 3000, "fields": 10, "field_text": 2000,
     "context_elements": 10, "button_text": 75, "action_id": 255, "value": 2000, "url": 3000,
-    "actions_elements": 25, "fallback_text": 3000,
+    "actions_elements": 25, "fallback_text": 3000, "select_options": 100, "placeholder": 150,
+    "option_text": 75, "option_value": 150, "option_description": 75,
 }
 
 _DISCORD_MENTION_RE = re.compile(r"@(everyone|here)|<(@[!&]?|#)(\d+)>", re.IGNORECASE)
@@ -37,11 +41,15 @@ def clamp(text: str, limit: int) -> str:
 
 def neutralize_discord(text: str) -> str:
     """Break @everyone/@here and <@id>/<@&id>/<#id> so they render but never ping."""
-    def repl(m: re.Match[str]) -> str:
-        if m.group(1):
-            return "@" + ZWSP + m.group(1)
-        return "<" + m.group(2) + ZWSP + m.group(3) + ">"
-    return _DISCORD_MENTION_RE.sub(repl, text)
+    if "@" not in text and "<#" not in text:   # the common case: nothing that could ping
+        return text
+    return _DISCORD_MENTION_RE.sub(_break_mention, text)
+
+
+def _break_mention(m: re.Match[str]) -> str:
+    if m.group(1):
+        return "@" + ZWSP + m.group(1)
+    return "<" + m.group(2) + ZWSP + m.group(3) + ">"
 
 
 _MASKED_LINK_RE = re.compile(r"\[([^\[\]]*)\]\(")
@@ -51,6 +59,8 @@ FENCE = "```"
 def defuse_masked_links(text: str) -> str:
     """``[x](https://evil)`` in echoed user text must not become a clickable masked link: escape
     its brackets (the renderer adds its own source links after this)."""
+    if "](" not in text:
+        return text
     return _MASKED_LINK_RE.sub(lambda m: "\\[" + m.group(1) + "\\](", text)
 
 
@@ -89,4 +99,7 @@ def escape_markdown_link(text: str) -> str:
 def slack_plain(text: str, limit: int) -> str:
     """plain_text fields are not parsed for mentions; a zero-width space after '<' keeps it so
     even if a field type changes."""
-    return clamp(text.replace("<", "<" + ZWSP), limit)
+    out = clamp(text.replace("<", "<" + ZWSP), limit)
+    if out.endswith("<" + ELLIPSIS):   # the cut fell between '<' and its zero-width space
+        out = out[:-2] + ELLIPSIS
+    return out

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.card import VERDICT_EMOJI, Card
+from bot.card import VERDICT_EMOJI, Card, Menu
 
-from .actions import encode_action
+from .actions import encode_action, encode_menu
 from .limits import SLACK as L
 from .limits import clamp, slack_plain, slack_text
+
+# Every follow-up element's action_id starts with this (the adapter listens for it): a button's
+# continues with its position (its value is the follow-up id), a select's with the menu id.
+FOLLOW_UP = "rl_followup_"
 
 
 def _mrkdwn(text: str, limit: int = L["section_text"]) -> dict[str, str]:
@@ -58,11 +62,47 @@ def render_slack(card: Card) -> dict[str, Any]:
             value = encode_action(a)
             if len(value) <= L["value"]:
                 elements.append({"type": "button", "text": text, "value": value,
-                                 "action_id": f"rl_followup_{len(elements)}"})
+                                 "action_id": f"{FOLLOW_UP}{len(elements)}"})
     if elements:
         blocks.append({"type": "actions", "elements": elements[: L["actions_elements"]]})
+    for menu in card.menus:
+        select = _select(menu)
+        if select is not None:
+            blocks.append({"type": "actions", "elements": [select]})
     if len(blocks) > L["blocks"]:
         blocks = blocks[: L["blocks"] - 1] + [
             {"type": "context", "elements": [{"type": "mrkdwn", "text": "…more in the full answer"}]}]
     fallback = slack_text(f"{title}: {card.summary}", L["fallback_text"])
     return {"text": fallback, "blocks": blocks}
+
+
+def _plain(text: str, limit: int) -> dict[str, Any]:
+    return {"type": "plain_text", "text": slack_plain(text, limit), "emoji": True}
+
+
+def _select(menu: Menu) -> dict[str, Any] | None:
+    """A static_select in an actions block of its own, or None when its id is too long or no
+    choice fits. A value is never cut: a choice whose value is too long, empty or repeated is
+    left out."""
+    action_id = FOLLOW_UP + encode_menu(menu)
+    if len(action_id) > L["action_id"]:
+        return None
+    options: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for choice in menu.choices:
+        if len(options) == L["select_options"]:
+            break
+        if not choice.value or len(choice.value) > L["option_value"] or choice.value in seen:
+            continue
+        seen.add(choice.value)
+        option = {"text": _plain(choice.label.strip() or choice.value, L["option_text"]),
+                  "value": choice.value}
+        if choice.description.strip():
+            option["description"] = _plain(choice.description, L["option_description"])
+        options.append(option)
+    if not options:
+        return None
+    select: dict[str, Any] = {"type": "static_select", "action_id": action_id, "options": options}
+    if menu.placeholder.strip():
+        select["placeholder"] = _plain(menu.placeholder, L["placeholder"])
+    return select

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.card import VERDICT_EMOJI, Card
+from bot.card import VERDICT_EMOJI, Action, Card, Menu
 
 
 def render_text(card: Card, width: int = 100) -> str:
@@ -23,6 +23,22 @@ def render_text(card: Card, width: int = 100) -> str:
         lines.append(card.footer)
     follow = [a for a in card.actions if not a.is_link]
     if follow:
-        lines.append("Try: " + " | ".join(
-            f"/{a.command} " + " ".join(f"{k}={v}" for k, v in a.args) for a in follow))
+        lines.append("Try: " + " | ".join(command_line(a) for a in follow))
+    for menu in card.menus:
+        lines += menu_lines(menu)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def command_line(action: Action) -> str:
+    """The command a follow-up runs, as one would type it."""
+    return f"/{action.command} " + " ".join(f"{k}={v}" for k, v in action.args)
+
+
+def menu_lines(menu: Menu) -> list[str]:
+    """A select menu where there are no menus: its placeholder, then each choice as the command
+    it would run."""
+    lines = [f"{menu.placeholder}:" if menu.placeholder else "Choose:"]
+    for choice in menu.choices:
+        note = f"  ({choice.description})" if choice.description else ""
+        lines.append(f"    {choice.label}: {command_line(menu.action_for(choice))}{note}")
+    return lines

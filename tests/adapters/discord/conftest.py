@@ -99,9 +99,14 @@ def assert_discord_message(body: dict[str, Any]) -> None:
     assert all(len(f["value"]) <= DISCORD["field_value"] for f in e.get("fields", []))
     dumped = json.dumps(body, ensure_ascii=False)
     assert "@everyone" not in dumped and "@here" not in dumped
+    assert len(body.get("components", [])) <= DISCORD["rows"]
     for row in body.get("components", []):
         assert len(row["components"]) <= DISCORD["buttons_per_row"]
         for b in row["components"]:
+            if b["type"] == 3:   # a select menu: alone in its row
+                assert len(row["components"]) == 1 and 1 <= len(b["options"]) <= DISCORD["select_options"]
+                assert b["custom_id"].startswith("rm|") and len(b["custom_id"]) <= DISCORD["custom_id"]
+                continue
             assert len(b["label"]) <= DISCORD["button_label"]
             if "url" not in b:
                 assert b["custom_id"].startswith("rl|") and len(b["custom_id"]) <= DISCORD["custom_id"]

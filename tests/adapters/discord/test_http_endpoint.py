@@ -115,6 +115,51 @@ async def test_unknown_component_answers_ephemeral(endpoint: Signer):
     assert body["type"] == 4 and body["data"]["flags"] & 64
 
 
+def select_choice(custom_id: str, values: object, **kw) -> dict:
+    """A choice in the string select ``custom_id`` (component type 3, the chosen ``values``)."""
+    return p.interaction(3, {"custom_id": custom_id, "component_type": 3, "values": values}, **kw)
+
+
+RELATED = {"type": 3, "custom_id": "rm|define|term|", "placeholder": "Related terms",
+           "options": [{"label": "Grouped-query attention (GQA)", "value": "gqa"}]}
+
+
+@pytest.mark.parametrize(("presser", "expected_type"), [(p.USER_ID, 7), (p.OTHER_USER_ID, 4)])
+async def test_select_choice(endpoint: Signer, presser: str, expected_type: int):
+    """A choice in a follow-up select runs the command with the chosen value: the asker's message
+    is updated (type 7), others get a private answer (type 4)."""
+    shown = p.bot_message({"components": [{"type": 1, "components": [RELATED]}]})
+    r = await endpoint.post(select_choice("rm|define|term|", ["gqa"], user_id=presser, message=shown))
+    body = r.json()
+    assert body["type"] == expected_type
+    assert_discord_message(body["data"])
+    assert "GQA" in body["data"]["embeds"][0]["title"]
+    assert bool((body["data"].get("flags") or 0) & 64) == (expected_type == 4)
+
+
+async def test_slow_select_choice_defers_the_update(endpoint: Signer, fake_discord: FakeDiscord, slow):
+    """A choice past the budget: type 6 at once, then the message PATCHed with the new card."""
+    shown = p.bot_message({"components": [{"type": 1, "components": [RELATED]}]})
+    r = await endpoint.post(select_choice("rm|define|term|", ["gqa"], message=shown))
+    assert r.json()["type"] == 6
+    [edit] = await fake_discord.wait_for("PATCH", ORIGINAL)
+    assert_discord_message(edit.json)
+    assert "GQA" in edit.json["embeds"][0]["title"]
+
+
+@pytest.mark.parametrize(("custom_id", "values"), [
+    ("rm|define|term|", []), ("rm|define|term|", ["gqa", "mla"]), ("rm|define|term|", None),
+    ("rm|define|term|", "gqa"), ("rm|define|", ["gqa"]), ("rl|define|term=gqa", ["gqa"]),
+    ("rm|nosuchcommand|term|", ["gqa"]),
+])
+async def test_malformed_select_choice_answers_ephemeral(endpoint: Signer, custom_id: str, values: object):
+    """No value, several values, values that are not a list, a malformed or foreign id, or an
+    unknown command: a short ephemeral explanation, the message left alone."""
+    shown = p.bot_message({"components": [{"type": 1, "components": [RELATED]}]})
+    body = (await endpoint.post(select_choice(custom_id, values, message=shown))).json()
+    assert body["type"] == 4 and body["data"]["flags"] & 64
+
+
 async def test_context_menus(endpoint: Signer, fake_discord: FakeDiscord):
     """Both message context menus answer over HTTP, attachments fetched from their URL."""
     fake_discord.cdn["a.log"] = b"Failed to initialize NVML: Driver/library version mismatch\n"

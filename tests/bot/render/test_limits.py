@@ -79,3 +79,12 @@ def test_action_ids_round_trip():
     a = Action("x", command="willitrun", args=(("model", "llama-3.1-8b"), ("hardware", "2x rtx-3090")))
     assert decode_action(encode_action(a)) == ("willitrun", {"model": "llama-3.1-8b", "hardware": "2x rtx-3090"})
     assert decode_action("other|x|y") is None and decode_action("rl||") is None
+
+
+def test_slack_plain_never_leaves_a_bare_angle_bracket_at_the_cut():
+    """A clamp that falls between '<' and its zero-width space drops the '<' too."""
+    from bot.render.limits import ZWSP, slack_plain
+
+    out = slack_plain("a" * 73 + "<b", 75)
+    assert len(out) <= 75 and out.endswith("…") and "<…" not in out
+    assert slack_plain("<@U1>", 75) == "<" + ZWSP + "@U1>"

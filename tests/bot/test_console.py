@@ -1,0 +1,33 @@
+"""The console prints every part of a Card, menus included, as plain text."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+
+from bot.card import Action, Card, Menu, MenuChoice
+from bot.console import print_card
+
+
+def _printed(card: Card) -> str:
+    out = io.StringIO()
+    print_card(card, Console(file=out, width=200, color_system=None))
+    return out.getvalue()
+
+
+def test_menus_are_printed_as_the_commands_they_run():
+    card = Card(title="Llama on a 3090", summary="fits",
+                actions=[Action("Largest context", command="willitrun", args=(("model", "llama-3.1-8b"),))],
+                menus=[Menu("Try another quant", "willitrun", "quant",
+                            (MenuChoice("Q5_K_M", "Q5_K_M", "fits · 6.1 GB"),), (("model", "llama-3.1-8b"),))])
+    text = _printed(card)
+    assert "Try another quant:" in text
+    assert "Q5_K_M" in text and "fits · 6.1 GB" in text
+    assert "/willitrun" in text and "model=llama-3.1-8b" in text
+
+
+def test_markup_in_a_choice_is_printed_literally():
+    card = Card(title="t", menus=[Menu("[bold]x[/bold]", "define", "term", (MenuChoice("[red]y", "y"),))])
+    text = _printed(card)
+    assert "[bold]x[/bold]" in text and "[red]y" in text
