@@ -16,8 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -53,8 +52,9 @@ class Settings(BaseSettings):
     discord_public_key: str | None = Field(default=None, validation_alias="DISCORD_PUBLIC_KEY")
     discord_application_id: str | None = Field(default=None, validation_alias="DISCORD_APPLICATION_ID")
     discord_api_url: str = Field(default="https://discord.com/api/v10", validation_alias="DISCORD_API_URL")
-    # Gateway sharding for large installs (SHARD_COUNT=4, SHARD_IDS=0,1): declared, not yet wired
-    # into the gateway client (see docs/DEPLOY.md).
+    # Gateway sharding for large installs (SHARD_COUNT=4, SHARD_IDS=0,1): with SHARD_COUNT set the
+    # gateway runs discord.py's AutoShardedBot with these shards (all of them when SHARD_IDS is
+    # unset); without it, one unsharded connection (see docs/DEPLOY.md, "Sharding").
     shard_count: int | None = Field(default=None, validation_alias=AliasChoices("SHARD_COUNT", "shard_count"))
     shard_ids: list[int] | None = Field(default=None, validation_alias=AliasChoices("SHARD_IDS", "shard_ids"))
 
@@ -68,15 +68,41 @@ class Settings(BaseSettings):
     cooldown_seconds: float = 3.0
     max_concurrency: int = 64
 
+    # Hot path (bot/store/buffered.py): how long a server's settings are cached with PostgreSQL (a
+    # change made on another replica shows within this; with SQLite this process is the only
+    # writer and they stay cached), and how often usage counters are written in one batch.
+    settings_cache_s: float = Field(default=5.0, ge=0)
+    usage_flush_s: float = Field(default=5.0, gt=0)
+    # HTTP modes on PostgreSQL: share the replay memory of signed requests between replicas
+    # through the database (one INSERT per request; bot/replay.py). SQLite: always per process.
+    replay_shared: bool = True
+
     @field_validator("shard_ids", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
-        """SHARD_IDS=0,1,2 as well as the JSON list [0, 1, 2]."""
+        """SHARD_IDS=0,1,2 as well as the JSON list [0, 1, 2]; empty means unset."""
         if isinstance(value, str) and not value.strip().startswith("["):
-            return [int(x) for x in value.split(",") if x.strip()]
+            value = [int(x) for x in value.split(",") if x.strip()]
         if isinstance(value, int):
             return [value]
-        return value
+        return value or None
+
+    @model_validator(mode="after")
+    def _shards_consistent(self) -> Settings:
+        """SHARD_COUNT at least 1; SHARD_IDS without duplicates, each in 0 .. SHARD_COUNT-1.
+        (SHARD_IDS without SHARD_COUNT is refused when the gateway starts: adapters/discord/bot.py.)"""
+        if self.shard_count is not None and self.shard_count < 1:
+            raise ValueError(f"SHARD_COUNT must be at least 1, not {self.shard_count}")
+        ids = self.shard_ids or []
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"SHARD_IDS lists shard {', '.join(map(str, duplicates))} more than once: {ids}")
+        top = self.shard_count - 1 if self.shard_count is not None else None
+        wrong = [i for i in ids if i < 0 or (top is not None and i > top)]
+        if wrong:
+            allowed = f"0..{top} for SHARD_COUNT={self.shard_count}" if top is not None else "0 or more"
+            raise ValueError(f"SHARD_IDS {wrong} out of range: shard ids are {allowed}")
+        return self
 
     @property
     def sqlite_path(self) -> Path | None:
@@ -110,6 +136,8 @@ def config_path() -> Path | None:
 
 def read_config_file(path: Path) -> dict[str, Any]:
     """The YAML file's non-secret settings, keyed by field name; ConfigFileError on anything else."""
+    import yaml  # only with a configuration file: start-up without one needs no YAML parser
+
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:

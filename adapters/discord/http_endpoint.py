@@ -21,6 +21,7 @@ from bot.commands import build_registry
 from bot.config import Settings
 from bot.errors_kb import MAX_LOG_BYTES
 from bot.observability import add_ops_routes
+from bot.replay import ReplayMemory, shared_store_for_replays
 from bot.render.discord import CHART_FILENAME, render_discord
 from bot.store.base import Store
 
@@ -28,10 +29,12 @@ from . import server_config
 from .answer import (BUDGET_S, STALE_BUTTON, cooldown_card, failure_card, finished_within,
                      permission_card, produce, user_cooldown)
 from .autocomplete import suggestions
-from .context_menus import EXPLAIN_TERMS, TROUBLESHOOT_THIS
-from .message_tools import AttachmentRef, explain_terms_card, troubleshoot_message_card
+from .message_tools import (EXPLAIN_TERMS, TROUBLESHOOT_THIS, AttachmentRef, explain_terms_card,
+                            troubleshoot_message_card)
 from .signature import SignatureCheck
-from .translate import request_for, request_from_custom_id, server_settings, with_server_defaults
+from .translate import (request_for, request_from_choice, request_from_custom_id, server_settings,
+                        with_server_defaults)
+from .webhook import send as send_to_webhook
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +44,7 @@ MANAGE_GUILD, ADMINISTRATOR = 1 << 5, 1 << 3
 PING, APPLICATION_COMMAND, MESSAGE_COMPONENT, AUTOCOMPLETE = 1, 2, 3, 4            # interaction types
 PONG, CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE, DEFERRED_UPDATE = 1, 4, 5, 6     # response types
 UPDATE_MESSAGE, AUTOCOMPLETE_RESULT = 7, 8
+STRING_SELECT = 3                                                                  # component type
 Mode = Literal["new", "update", "reply"]
 ENDPOINT: web.AppKey[InteractionsEndpoint] = web.AppKey("endpoint")
 MakeCard = Callable[[], Awaitable[Card]]
@@ -75,7 +79,8 @@ class InteractionsEndpoint:
     def __init__(self, settings: Settings, store: Store | None) -> None:
         if not settings.discord_public_key:
             raise ValueError("DISCORD_PUBLIC_KEY is not set")
-        self.signatures = SignatureCheck(settings.discord_public_key)
+        self.signatures = SignatureCheck(settings.discord_public_key, replays=ReplayMemory(
+            "discord", store=shared_store_for_replays(settings, store)))
         self.api_url = settings.discord_api_url.rstrip("/")
         self.application_id = settings.discord_application_id
         self.store = store
@@ -95,8 +100,10 @@ class InteractionsEndpoint:
             body = await request.read()
         except web.HTTPRequestEntityTooLarge:
             return web.json_response({"error": "body too large"}, status=413)
-        problem = self.signatures.problem(request.headers.get("X-Signature-Ed25519"),
-                                          request.headers.get("X-Signature-Timestamp"), body)
+        signature = request.headers.get("X-Signature-Ed25519")
+        problem = self.signatures.problem(signature, request.headers.get("X-Signature-Timestamp"), body)
+        if problem is None and not await self.signatures.replays.first_anywhere(str(signature).lower()):
+            problem = "replayed signature (accepted by another replica)"
         if problem is not None:
             log.info("refused an interaction request from %s: %s", request.remote, problem)
             return web.json_response({"error": "invalid request signature"}, status=401)
@@ -166,9 +173,15 @@ class InteractionsEndpoint:
         return await self._answer(payload, lambda: produce(self.store, request), "new", ephemeral)
 
     async def component(self, payload: dict[str, Any]) -> web.StreamResponse:
+        """A follow-up button, or a choice in a follow-up select menu (``data.values``)."""
         data = payload.get("data") or {}
-        request = request_from_custom_id(str(data.get("custom_id", "")), user_id=_user_id(payload),
-                                         server_id=payload.get("guild_id"))
+        custom_id, user_id, guild_id = str(data.get("custom_id", "")), _user_id(payload), payload.get("guild_id")
+        if data.get("component_type") == STRING_SELECT:
+            values = data.get("values")
+            chosen = [str(v) for v in values] if isinstance(values, list) else []
+            request = request_from_choice(custom_id, chosen, user_id=user_id, server_id=guild_id)
+        else:
+            request = request_from_custom_id(custom_id, user_id=user_id, server_id=guild_id)
         if request is None:
             stale = render_discord(error_card("That didn't work", STALE_BUTTON))
             return self._message(CHANNEL_MESSAGE, {**stale, "flags": EPHEMERAL})
@@ -278,30 +291,32 @@ class InteractionsEndpoint:
             app_id = self.application_id or payload.get("application_id")
             webhook = f"{self.api_url}/webhooks/{app_id}/{payload['token']}"
             original = f"{webhook}/messages/@original"
+            who = _describe(payload)
             if mode == "update" and not card.ephemeral:
-                await self._send("PATCH", original, _without_flags(body), card.chart_png)
+                await self._send("PATCH", original, _without_flags(body), card.chart_png, who)
             elif mode == "update":
-                await self._send("POST", webhook, {**body, "flags": EPHEMERAL}, card.chart_png)
+                await self._send("POST", webhook, {**body, "flags": EPHEMERAL}, card.chart_png, who)
             elif card.ephemeral and not ephemeral:
                 # The public "thinking…" message would show an error to everyone: replace it privately.
-                await self._send("DELETE", original, None, None)
-                await self._send("POST", webhook, {**body, "flags": EPHEMERAL}, card.chart_png)
+                await self._send("DELETE", original, None, None, who)
+                await self._send("POST", webhook, {**body, "flags": EPHEMERAL}, card.chart_png, who)
             else:
-                await self._send("PATCH", original, _without_flags(body), card.chart_png)
+                await self._send("PATCH", original, _without_flags(body), card.chart_png, who)
         except Exception:  # noqa: BLE001 - nobody awaits this task: log it with its context
             log.exception("follow-up failed (%s)", _describe(payload))
 
     async def _send(self, method: str, url: str, body: dict[str, Any] | None,
-                    chart_png: bytes | None) -> None:
+                    chart_png: bytes | None, context: str) -> None:
+        """One webhook call, retried on rate limits and server errors (adapters/discord/webhook.py);
+        failures are logged there, with ``context`` and without the token."""
         assert self._session is not None
-        kwargs: dict[str, Any] = {}
-        if body is not None:
-            kwargs = {"data": _multipart(_with_chart(body), chart_png)} if chart_png else {"json": body}
-        async with self._session.request(method, url, **kwargs) as resp:
-            if resp.status >= 400:
-                where = url.split("/webhooks/")[0] + "/webhooks/…"   # the token stays out of the log
-                log.error("Discord answered %s %s with %s: %s", method, where, resp.status,
-                          (await resp.text())[:300])
+
+        def request_body() -> dict[str, Any]:   # a multipart body is single-use: one per attempt
+            if body is None:
+                return {}
+            return {"data": _multipart(_with_chart(body), chart_png)} if chart_png else {"json": body}
+
+        await send_to_webhook(self._session, method, url, request_body, context=context)
 
     async def session_context(self, app: web.Application) -> AsyncIterator[None]:
         self._session = aiohttp.ClientSession(headers={"User-Agent": "runlocalai-bot (discord-http)"},

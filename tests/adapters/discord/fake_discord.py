@@ -1,20 +1,30 @@
-"""A fake Discord REST API on 127.0.0.1 that records what it receives and answers like Discord.
+"""A fake Discord on 127.0.0.1: the REST API and a minimal gateway websocket, recording what
+they receive and answering like Discord.
 
-discord.py (through ``Route.BASE``) and the HTTP endpoint's webhook follow-ups (through
-DISCORD_API_URL) are pointed at it; tests assert on the JSON Discord would have received.
+discord.py (through ``Route.BASE`` and ``DiscordWebSocket.DEFAULT_GATEWAY``, see
+adapters/discord/api.py) and the HTTP endpoint's webhook follow-ups (through DISCORD_API_URL) are
+pointed at it; tests assert on the JSON Discord would have received.
+
+Failures on demand, per route and for the next N requests: ``rate_limit`` (429 with Discord's
+body and headers, per-route or global, or Cloudflare's ban page), ``fail`` (5xx) and ``slow``
+(answer after a delay).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import itertools
 import json
+import math
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 APP_ID = "700000000000000001"
 BOT_USER = {"id": APP_ID, "username": "runlocalai", "discriminator": "0", "global_name": "runlocalai",
@@ -34,6 +44,50 @@ class Recorded:
     json: Any = None              # the JSON body, or the payload_json part of a multipart body
     files: dict[str, bytes] = field(default_factory=dict)   # multipart file parts by filename
     headers: dict[str, str] = field(default_factory=dict)
+    at: float = field(default_factory=time.monotonic)       # when it arrived (time.monotonic)
+    status: int | None = None     # what the fake answered (None while a slow answer is pending)
+
+
+@dataclass
+class Fault:
+    """What the fake answers instead, to the next ``times`` requests matching ``method`` and the
+    ``pattern`` (a regex over the path without /api/v10)."""
+
+    method: str
+    pattern: str
+    times: int
+    status: int | None = 429      # 429, a 5xx, or None: the normal answer (after ``delay_s``)
+    retry_after: float = 0.3      # 429: seconds, in the body (and rounded up in Retry-After)
+    is_global: bool = False       # 429: the global rate limit
+    via: bool = True              # 429: False is Cloudflare's ban (HTML, no Via header)
+    delay_s: float = 0.0          # wait this long before answering (a slow answer)
+    used: int = 0
+
+    def matches(self, method: str, path: str) -> bool:
+        return self.used < self.times and method == self.method and re.fullmatch(self.pattern, path) is not None
+
+
+@dataclass
+class GatewaySession:
+    """One websocket connection to the fake gateway, as the fake saw it."""
+
+    ws: web.WebSocketResponse
+    query: dict[str, str]
+    identify: dict[str, Any] | None = None     # the IDENTIFY payload's "d"
+    identified_at: float | None = None         # time.monotonic()
+    heartbeats: int = 0
+    ready: bool = False                        # READY was sent
+    close_code: int | None = None              # set when the connection ended
+    seq: int = 0
+
+    @property
+    def shard(self) -> list[int] | None:
+        return (self.identify or {}).get("shard")
+
+    async def dispatch(self, event: str, data: dict[str, Any]) -> None:
+        """An op-0 DISPATCH, as the gateway sends events."""
+        self.seq += 1
+        await self.ws.send_str(json.dumps({"op": 0, "t": event, "s": self.seq, "d": data}))
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
@@ -53,11 +107,16 @@ def message_payload(channel_id: str, body: dict[str, Any]) -> dict[str, Any]:
 
 class FakeDiscord:
     PREFIX = "/api/v10"
+    HEARTBEAT_INTERVAL_MS = 41_250
 
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
         self.cdn: dict[str, bytes] = {}                 # GET /cdn/<name>
         self.channels: dict[str, dict[str, Any]] = {}   # GET /channels/<id>
+        self.faults: list[Fault] = []
+        self.sessions: list[GatewaySession] = []        # gateway connections, in order
+        self.recommended_shards = 1                     # GET /gateway/bot "shards"
+        self.close_on_identify: list[int] = []          # close codes for the next IDENTIFYs (4011, 4014 ...)
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -66,11 +125,16 @@ class FakeDiscord:
     def api_url(self) -> str:
         return f"http://127.0.0.1:{self.port}{self.PREFIX}"
 
+    @property
+    def gateway_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/gateway"
+
     def cdn_url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.port}/cdn/{name}"
 
     async def start(self) -> None:
         app = web.Application(client_max_size=20_000_000)
+        app.router.add_get("/gateway", self._gateway)
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
@@ -79,13 +143,71 @@ class FakeDiscord:
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
     async def stop(self) -> None:
+        for session in self.sessions:
+            if not session.ws.closed:
+                await session.ws.close()
         if self._runner is not None:
             await self._runner.cleanup()
+
+    # -- failures on demand ---------------------------------------------------------------------
+
+    def rate_limit(self, method: str, pattern: str, *, times: int = 1, retry_after: float = 0.3,
+                   is_global: bool = False, via: bool = True) -> Fault:
+        """Answer the next ``times`` matching requests with 429, as Discord (or Cloudflare) does."""
+        return self._add(Fault(method, pattern, times, 429, retry_after, is_global, via))
+
+    def fail(self, method: str, pattern: str, *, times: int = 1, status: int = 500) -> Fault:
+        """Answer the next ``times`` matching requests with a server error."""
+        return self._add(Fault(method, pattern, times, status))
+
+    def slow(self, method: str, pattern: str, *, delay_s: float, times: int = 1) -> Fault:
+        """Answer the next ``times`` matching requests normally, but only after ``delay_s``."""
+        return self._add(Fault(method, pattern, times, None, delay_s=delay_s))
+
+    def _add(self, fault: Fault) -> Fault:
+        self.faults.append(fault)
+        return fault
+
+    def _fault_for(self, r: Recorded) -> Fault | None:
+        fault = next((f for f in self.faults if f.matches(r.method, r.path)), None)
+        if fault is not None:
+            fault.used += 1
+        return fault
+
+    @staticmethod
+    def _failure(fault: Fault) -> web.StreamResponse:
+        if fault.status != 429:
+            if fault.status in (502, 504):   # Cloudflare's pages in front of Discord are HTML
+                return web.Response(status=fault.status, text=f"<html>{fault.status} Bad Gateway</html>",
+                                    content_type="text/html")
+            return _json({"message": f"{fault.status}: {HTTPStatus(fault.status or 500).phrase}", "code": 0},
+                         status=fault.status or 500)
+        if not fault.via:   # Cloudflare's ban: not from Discord's API at all
+            return web.Response(status=429, text="<html>error code: 1015</html>", content_type="text/html")
+        headers = {"Via": "1.1 google", "Retry-After": str(math.ceil(fault.retry_after)),
+                   "X-RateLimit-Scope": "global" if fault.is_global else "user"}
+        if fault.is_global:
+            headers["X-RateLimit-Global"] = "true"
+        else:
+            headers.update({
+                "X-RateLimit-Limit": "5", "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Reset": f"{time.time() + fault.retry_after:.3f}",
+                "X-RateLimit-Reset-After": f"{fault.retry_after:.3f}",
+                "X-RateLimit-Bucket": hashlib.sha1(fault.pattern.encode()).hexdigest()[:16]})
+        body = {"message": "You are being rate limited.", "retry_after": fault.retry_after,
+                "global": fault.is_global}
+        response = _json(body, status=429)
+        response.headers.update(headers)
+        return response
 
     # -- assertions helpers ---------------------------------------------------------------------
 
     def matching(self, method: str, pattern: str) -> list[Recorded]:
         return [r for r in self.requests if r.method == method and re.fullmatch(pattern, r.path)]
+
+    def answered(self, method: str, pattern: str) -> list[Recorded]:
+        """The matching requests the fake answered with success (2xx)."""
+        return [r for r in self.matching(method, pattern) if r.status is not None and r.status < 300]
 
     async def wait_for(self, method: str, pattern: str, count: int = 1,
                        timeout: float = 10.0) -> list[Recorded]:
@@ -96,6 +218,18 @@ class FakeDiscord:
             return self.matching(method, pattern)[:count]
 
         return await asyncio.wait_for(arrived(), timeout)
+
+    async def wait_until(self, condition: Callable[[], bool], timeout: float = 10.0) -> None:
+        """Wait until ``condition()`` holds; it is checked whenever a request or gateway message arrives."""
+        async def holds() -> None:
+            async with self._changed:
+                await self._changed.wait_for(condition)
+
+        await asyncio.wait_for(holds(), timeout)
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
 
     # -- the fake API ---------------------------------------------------------------------------
 
@@ -115,15 +249,32 @@ class FakeDiscord:
                     recorded.files[part.filename or part.name or "?"] = await part.read()
         elif request.can_read_body:
             recorded.json = await request.json()
-        response = self._answer(recorded, request.query)
+        fault = self._fault_for(recorded)
+        slow = fault is not None and fault.delay_s > 0
+        if slow:
+            async with self._changed:             # recorded on arrival; answered (status) later
+                self.requests.append(recorded)
+                self._changed.notify_all()
+            await asyncio.sleep(fault.delay_s)  # type: ignore[union-attr]
+        if fault is not None and fault.status is not None:
+            response = self._failure(fault)
+        else:
+            response = self._answer(recorded, request.query)
+        recorded.status = response.status
         async with self._changed:
-            self.requests.append(recorded)
+            if not slow:
+                self.requests.append(recorded)
             self._changed.notify_all()
         return response
 
     def _answer(self, r: Recorded, query: Any) -> web.StreamResponse:
         routes: list[tuple[str, str, Callable[..., web.StreamResponse]]] = [
             ("GET", r"/users/@me", lambda: _json(BOT_USER)),
+            ("GET", r"/gateway", lambda: _json({"url": self.gateway_url})),
+            ("GET", r"/gateway/bot", lambda: _json({
+                "url": self.gateway_url, "shards": self.recommended_shards,
+                "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 14_400_000,
+                                        "max_concurrency": 1}})),
             ("GET", r"/oauth2/applications/@me", lambda: _json({
                 "id": APP_ID, "name": "runlocalai", "description": "", "icon": None, "bot_public": True,
                 "bot_require_code_grant": False, "owner": BOT_USER, "team": None, "verify_key": "00",
@@ -171,3 +322,49 @@ class FakeDiscord:
             c.setdefault("description", "")
             out.append(c)
         return out
+
+    # -- the fake gateway -----------------------------------------------------------------------
+
+    async def _gateway(self, request: web.Request) -> web.StreamResponse:
+        """HELLO; IDENTIFY is recorded and answered with READY (or closed with the next code in
+        ``close_on_identify``); heartbeats are acknowledged."""
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        session = GatewaySession(ws, dict(request.query))
+        async with self._changed:
+            self.sessions.append(session)
+            self._changed.notify_all()
+        await ws.send_str(json.dumps({"op": 10, "d": {"heartbeat_interval": self.HEARTBEAT_INTERVAL_MS},
+                                      "s": None, "t": None}))
+        async for message in ws:
+            if message.type is not WSMsgType.TEXT:
+                continue
+            op, data = (payload := json.loads(message.data)).get("op"), payload.get("d")
+            if op == 1:
+                session.heartbeats += 1
+                await ws.send_str(json.dumps({"op": 11, "d": None, "s": None, "t": None}))
+            elif op == 2:
+                session.identify, session.identified_at = data, time.monotonic()
+                if self.close_on_identify:
+                    await ws.close(code=self.close_on_identify.pop(0), message=b"closed by the fake")
+                    break
+                await session.dispatch("READY", self._ready(session))
+                session.ready = True
+            await self._notify()
+        session.close_code = ws.close_code
+        await self._notify()
+        return ws
+
+    def _ready(self, session: GatewaySession) -> dict[str, Any]:
+        """READY with what discord.py reads from it (gateway.py, state.py parse_ready)."""
+        data: dict[str, Any] = {
+            "v": 10, "user": BOT_USER, "guilds": [], "session_id": f"fake-session-{snowflake()}",
+            "resume_gateway_url": self.gateway_url, "application": {"id": APP_ID, "flags": 0},
+            "private_channels": [], "relationships": [], "presences": [], "geo_ordered_rtc_regions": [],
+        }
+        if session.shard is not None:
+            data["shard"] = session.shard
+        return data
+
+    def identified(self) -> list[GatewaySession]:
+        return [s for s in self.sessions if s.identify is not None]
