@@ -15,7 +15,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from catalog.schemas import (
@@ -33,8 +32,6 @@ from catalog.schemas import (
 )
 
 DATA_DIR = Path(__file__).parent / "data"
-# libyaml's safe loader when PyYAML was built with it (about 10x faster), else the Python one.
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 T = TypeVar("T", bound=BaseModel)
 
 
@@ -43,9 +40,14 @@ class CatalogError(Exception):
 
 
 def _read_yaml(path: Path) -> Any:
+    # Imported here: a start-up that finds the pickled catalog (below) parses no YAML at all.
+    import yaml
+
+    # libyaml's safe loader when PyYAML was built with it (about 10x faster), else the Python one.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
         with path.open(encoding="utf-8") as fh:
-            return yaml.load(fh, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
+            return yaml.load(fh, Loader=loader)  # noqa: S506 - a safe loader
     except FileNotFoundError as exc:
         raise CatalogError(f"{path}: catalog file is missing") from exc
     except (yaml.YAMLError, UnicodeDecodeError) as exc:

@@ -7,12 +7,12 @@ from discord import app_commands
 
 from bot.card import Card
 
-from .message_tools import AttachmentRef, explain_terms_card, troubleshoot_message_card
+from .message_tools import (EXPLAIN_TERMS, TROUBLESHOOT_THIS, AttachmentRef, explain_terms_card,
+                            troubleshoot_message_card)
 from .respond import answer_with
 from .translate import server_settings
 
-TROUBLESHOOT_THIS = "Troubleshoot this"
-EXPLAIN_TERMS = "Explain terms"
+__all__ = ["EXPLAIN_TERMS", "TROUBLESHOOT_THIS", "context_menus", "explain_terms", "troubleshoot_this"]
 
 
 def _attachments(message: discord.Message) -> list[AttachmentRef]:

@@ -21,6 +21,9 @@ from catalog.schemas import GlossaryEntry
 
 log = logging.getLogger(__name__)
 
+# The message context menus' names (also how the HTTP endpoint recognises them).
+TROUBLESHOOT_THIS = "Troubleshoot this"
+EXPLAIN_TERMS = "Explain terms"
 LOG_SUFFIXES = (".txt", ".log")
 MAX_TERMS = 8
 
