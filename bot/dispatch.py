@@ -163,15 +163,26 @@ async def run(request: Request) -> Card:
     refusal = _too_fast(gate, request)
     if refusal is not None:
         return refusal
-    try:
-        await asyncio.wait_for(gate.slots.acquire(), gate.limits.queue_timeout_s)
-    except TimeoutError:
+    if not await _slot(gate):
         log.warning("busy: refused /%s (%d running)", command.name, gate.limits.max_concurrency)
         return busy_card()
     try:
         return await _call(command, request)
     finally:
         gate.slots.release()
+
+
+async def _slot(gate: _Gate) -> bool:
+    """Take a concurrency slot, waiting at most ``queue_timeout_s``; False when none came free.
+    A free slot is taken at once: ``wait_for`` would cost a task per command for nothing."""
+    if not gate.slots.locked():
+        await gate.slots.acquire()   # returns without suspending when a slot is free
+        return True
+    try:
+        await asyncio.wait_for(gate.slots.acquire(), gate.limits.queue_timeout_s)
+    except TimeoutError:
+        return False
+    return True
 
 
 async def _call(command: Any, request: Request) -> Card:

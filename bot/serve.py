@@ -17,6 +17,7 @@ import logging
 import os
 import signal
 import sys
+from typing import Any
 
 from .config import CONFIG_ENV, ConfigFileError, Settings, get_settings
 
@@ -51,16 +52,16 @@ async def serve(settings: Settings, services: list[str], host: str, port: int,
     gateway task ends; then shut down gracefully."""
     from aiohttp import web
 
-    from .observability import instrument_registry, instrument_store, ops_app, start_draining
+    from .maintenance import run_maintenance
+    from .observability import instrument_registry, ops_app, start_draining
     from .store import set_store
-    from .store.factory import open_store
 
     stop = stop or asyncio.Event()
-    raw_store = await open_store(settings.database_url)
-    store = instrument_store(raw_store)
+    store = await open_serving_store(settings)
     set_store(store)  # handlers reach it through bot.store.get_store()
     instrument_registry()
     tasks: list[asyncio.Task[None]] = []
+    housekeeping: asyncio.Task[None] | None = None
     runners: list[web.AppRunner] = []
     try:
         if "discord-gateway" in services:
@@ -85,6 +86,7 @@ async def serve(settings: Settings, services: list[str], host: str, port: int,
         if settings.ops_port and any(s in GATEWAYS for s in services):
             runners.append(await _start(web, ops_app(store), settings.ops_host, settings.ops_port, settings))
             log.info("ops server (/healthz /readyz /metrics) on http://%s:%d", settings.ops_host, settings.ops_port)
+        housekeeping = asyncio.create_task(run_maintenance(store), name="housekeeping")
         waiter = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait({waiter, *tasks}, return_when=asyncio.FIRST_COMPLETED)
         for task in done - {waiter}:
@@ -102,11 +104,27 @@ async def serve(settings: Settings, services: list[str], host: str, port: int,
                 log.exception("error while stopping an HTTP listener")
         for t in tasks:
             t.cancel()
+        if housekeeping is not None:
+            housekeeping.cancel()
         if tasks:
             await asyncio.wait(tasks, timeout=settings.shutdown_timeout_s)
         set_store(None)
-        await raw_store.close()
+        await store.close()   # writes the buffered usage counts, then closes the database
         log.info("stopped")
+
+
+async def open_serving_store(settings: Settings) -> Any:
+    """The store as the front-ends use it: the database, timed for /metrics, behind the hot-path
+    cache of server settings and batched usage counters (bot/store/buffered.py)."""
+    from .observability import instrument_store
+    from .store.buffered import BufferedStore
+    from .store.factory import open_store
+
+    # SQLite has one writer, this process: its cached settings never go stale. PostgreSQL may be
+    # shared by replicas: a change made elsewhere shows within settings_cache_s.
+    ttl = None if settings.sqlite_path is not None else settings.settings_cache_s
+    return BufferedStore(instrument_store(await open_store(settings.database_url)),
+                         settings_ttl_s=ttl, flush_every_s=settings.usage_flush_s)
 
 
 async def _start(web, app, host: str, port: int, settings: Settings):

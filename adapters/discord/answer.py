@@ -6,12 +6,11 @@ work gets ``BUDGET_S`` to finish and is deferred (and followed up) if it has not
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable
 
 from bot.card import Card, error_card
 from bot.commands import build_registry
+from bot.deadlines import finished_within  # noqa: F401 - re-exported for the front-ends
 from bot.dispatch import run
 from bot.ratelimit import Cooldown
 from bot.registry import Request
@@ -66,12 +65,6 @@ async def produce(store: Store | None, request: Request) -> Card:
         except Exception:  # noqa: BLE001 - a counter must not cost the user the answer
             log.exception("could not count usage of /%s", request.command)
     return card
-
-
-async def finished_within(work: Awaitable[Card] | asyncio.Task[Card], seconds: float) -> bool:
-    """Whether ``work`` finishes within ``seconds``; it keeps running either way."""
-    done, _ = await asyncio.wait({asyncio.ensure_future(work)}, timeout=seconds)
-    return bool(done)
 
 
 def failure_card() -> Card:

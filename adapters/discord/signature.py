@@ -7,24 +7,24 @@ See "Validating Security Request Headers" in Discord's interactions overview
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 
-MAX_AGE_S = 300          # a signature older (or newer) than this is stale
-MAX_REMEMBERED = 100_000  # bound on the replay memory; the oldest are forgotten first
+from bot.replay import WINDOW_S, ReplayMemory
+
+MAX_AGE_S = WINDOW_S      # a signature older (or newer) than this is stale
 
 
 class SignatureCheck:
-    """Verifies a request's signature; remembers recent signatures to refuse replays."""
+    """Verifies a request's signature; remembers recent signatures to refuse replays (in this
+    process here; across replicas with ``replays.first_anywhere``, which the endpoint awaits)."""
 
     def __init__(self, public_key_hex: str, max_age_s: float = MAX_AGE_S,
-                 max_remembered: int = MAX_REMEMBERED) -> None:
+                 replays: ReplayMemory | None = None) -> None:
         self._key = VerifyKey(bytes.fromhex(public_key_hex))
         self.max_age_s = max_age_s
-        self.max_remembered = max_remembered
-        self._seen: OrderedDict[bytes, float] = OrderedDict()   # signature -> when it was accepted
+        self.replays = replays or ReplayMemory("discord", window_s=max_age_s)
 
     def problem(self, signature_hex: str | None, timestamp: str | None, body: bytes,
                 now: float | None = None) -> str | None:
@@ -43,17 +43,6 @@ class SignatureCheck:
             self._key.verify(timestamp.encode() + body, signature)
         except (BadSignatureError, ValueError):
             return "bad signature"
-        self._forget_older_than(now - self.max_age_s)
-        if signature in self._seen:
+        if not self.replays.first_here(signature.hex(), now):
             return "replayed signature"
-        self._seen[signature] = now
-        while len(self._seen) > self.max_remembered:
-            self._seen.popitem(last=False)
         return None
-
-    def _forget_older_than(self, cutoff: float) -> None:
-        while self._seen:
-            oldest = next(iter(self._seen.values()))
-            if oldest >= cutoff:
-                break
-            self._seen.popitem(last=False)

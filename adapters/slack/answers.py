@@ -1,16 +1,21 @@
 """What every Slack listener shares: run a core command for a Slack user (permission, cooldown,
-usage count), decide who sees the answer, and send the Card through ``respond()``.
+usage count), decide who sees the answer, and deliver the Card.
 
-Listeners ack first and compute after: bolt answers Slack as soon as ``ack()`` is called and the
-listener keeps running. The core runs on the event loop (its handlers may use the store, whose
-connection belongs to this loop); the catalog is loaded at start-up (``app.warm_up``) so a
-command costs milliseconds, not the two seconds of a cold load.
+The app runs with ``process_before_response``: a listener runs inside the request, so what it
+passes to ``ack()`` is the HTTP answer (or the Socket Mode envelope's). A slash command whose
+answer is ready within ``ACK_BUDGET_S`` is answered right there, in the ack; anything slower
+(and every expensive command) is acknowledged at once and answered through ``response_url``
+from a background task (``later``). Without this, bolt starts every listener as a task and
+polls every 10 ms for its ack, which costs each command at least 10 ms and a second request.
+Background work is tracked so shutdown can let it finish (``close``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+from collections.abc import Awaitable
 from typing import Any
 
 from slack_bolt.context.respond.async_respond import AsyncRespond
@@ -25,6 +30,7 @@ from bot.render.slack import render_slack
 from bot.store.base import ServerSettings, Store
 
 from .permissions import is_admin
+from .response_url import ResponseUrlPoster
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +74,8 @@ class Answers:
 
     def __init__(self, store: Store, *, cooldown_seconds: float = 3.0) -> None:
         self.store = store
+        self.poster = ResponseUrlPoster()
+        self._background: set[asyncio.Task[None]] = set()
         self._cooldown = Cooldown(rate=1, per=cooldown_seconds) if cooldown_seconds > 0 else None
 
     async def _refusal(self, command: str, user_id: str, team_id: str,
@@ -119,18 +127,52 @@ class Answers:
             return requested
         return (await self.workspace(team_id)).ephemeral
 
+    @staticmethod
+    def message(card: Card, *, ephemeral: bool | None = None, replace_original: bool = False) -> dict[str, Any]:
+        """The Card as a Slack message: Block Kit, link unfurling off, and who sees it (``ephemeral``
+        None leaves it out: the ack of an interaction has no visibility of its own)."""
+        rendered = render_slack(card)
+        message: dict[str, Any] = {"text": rendered["text"], "blocks": rendered["blocks"],
+                                   "unfurl_links": False, "unfurl_media": False}
+        if replace_original:
+            message["replace_original"] = True
+        elif ephemeral is not None:
+            message["response_type"] = "ephemeral" if ephemeral else "in_channel"
+        return message
+
     async def send(self, respond: AsyncRespond, card: Card, *, ephemeral: bool,
                    replace_original: bool = False) -> None:
-        """The Card as Block Kit to response_url: a new message, or in place of the clicked one."""
-        message = render_slack(card)
-        kwargs: dict[str, Any] = {"unfurl_links": False, "unfurl_media": False}
-        if replace_original:
-            kwargs["replace_original"] = True
-        else:
-            kwargs["response_type"] = "ephemeral" if ephemeral else "in_channel"
-        response = await respond(text=message["text"], blocks=message["blocks"], **kwargs)
-        if response.status_code != 200:
-            log.warning("response_url answered %s: %.200s", response.status_code, response.body)
+        """The Card to response_url: a new message, or in place of the clicked one."""
+        if not respond.response_url:
+            raise ValueError("this Slack request has no response_url to answer")
+        message = self.message(card, ephemeral=ephemeral, replace_original=replace_original)
+        status, body = await self.poster.post(respond.response_url, message)
+        if status != 200:
+            log.warning("response_url answered %s: %.200s", status, body)
+
+    def later(self, work: Awaitable[None], what: str) -> None:
+        """Run ``work`` after the ack; a failure is logged with ``what`` (nobody else awaits it)."""
+        task = asyncio.ensure_future(self._logged(work, what))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    @staticmethod
+    async def _logged(work: Awaitable[None], what: str) -> None:
+        try:
+            await work
+        except Exception:  # noqa: BLE001 - background work has no caller to raise to
+            log.exception("Slack %s failed", what)
+
+    async def close(self, timeout_s: float = 10.0) -> None:
+        """Let answers still being worked on finish (up to ``timeout_s``), then close the session."""
+        pending = set(self._background)
+        if pending:
+            _, late = await asyncio.wait(pending, timeout=timeout_s)
+            if late:
+                log.warning("shutdown: %d Slack answers still running after %.0f s; cancelling", len(late), timeout_s)
+                for task in late:
+                    task.cancel()
+        await self.poster.close()
 
     async def _counted(self, command: str, card: Card, outcome: str) -> Card:
         try:

@@ -9,21 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections import OrderedDict
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
-from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
 from bot.observability import add_ops_routes
+from bot.replay import ReplayMemory, shared_store_for_replays
 from bot.store.base import Store
 
 from .listeners import register_listeners
+from .answers import Answers
 
 log = logging.getLogger(__name__)
 
@@ -43,14 +42,16 @@ def build_web_client(settings: Settings) -> AsyncWebClient:
         AsyncConnectionErrorRetryHandler(max_retry_count=1), AsyncRateLimitErrorRetryHandler(max_retry_count=2)])
 
 
-def build_app(settings: Settings, store: Store) -> AsyncApp:
-    """The bolt app with every listener registered; the signing secret is checked in HTTP mode."""
+def build_app(settings: Settings, answers: Answers) -> AsyncApp:
+    """The bolt app with every listener registered; the signing secret is checked in HTTP mode.
+    Listeners run before the response (see adapters/slack/answers.py): the ack carries fast
+    answers, and slower work continues in ``answers``' background tasks."""
     if settings.slack_bot_token is None:
         raise ValueError("the Slack adapter needs SLACK_BOT_TOKEN")
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
     app = AsyncApp(client=build_web_client(settings), signing_secret=secret, name="runlocalai",
-                   logger=logging.getLogger("adapters.slack.bolt"))
-    register_listeners(app, store, cooldown_seconds=settings.cooldown_seconds)
+                   logger=logging.getLogger("adapters.slack.bolt"), process_before_response=True)
+    register_listeners(app, answers)
     return app
 
 
@@ -66,16 +67,18 @@ def build_http_app(settings: Settings, store: Store) -> web.Application:
     answers 401 to a bad, missing or stale one) and GET /healthz."""
     if settings.slack_signing_secret is None or not settings.slack_signing_secret.get_secret_value().strip():
         raise ValueError("Slack HTTP mode needs SLACK_SIGNING_SECRET")
-    bolt = build_app(settings, store)
+    answers = Answers(store, cooldown_seconds=settings.cooldown_seconds)
+    bolt = build_app(settings, answers)
 
-    replays = ReplayGuard(settings.slack_signing_secret.get_secret_value())
+    replays = ReplayGuard(settings.slack_signing_secret.get_secret_value(),
+                          ReplayMemory("slack", store=shared_store_for_replays(settings, store)))
 
     async def slack_events(request: web.Request) -> web.Response:
         if not _is_integer(request.headers.get("X-Slack-Request-Timestamp", "0")):
             # bolt's verifier would raise on int(); a malformed signature is a 401, not a 500.
             return web.json_response({"error": "invalid request"}, status=401)
         bolt_request = await to_bolt_request(request)
-        if replays.is_replay(bolt_request.raw_body, request.headers):
+        if await replays.is_replay(bolt_request.raw_body, request.headers):
             return web.json_response({"error": "replayed request"}, status=401)
         return await to_aiohttp_response(await bolt.async_dispatch(bolt_request))
 
@@ -90,6 +93,11 @@ def build_http_app(settings: Settings, store: Store) -> web.Application:
     web_app.router.add_post("/slack/events", slack_events)
     web_app.router.add_get("/healthz", healthz)
     web_app.on_startup.append(on_startup)
+
+    async def on_cleanup(_: web.Application) -> None:
+        await answers.close(settings.shutdown_timeout_s)   # answers still on their way go out first
+
+    web_app.on_cleanup.append(on_cleanup)
     add_ops_routes(web_app, store)   # /readyz, /metrics, request timing
     return web_app
 
@@ -99,31 +107,22 @@ class ReplayGuard:
 
     Slack never re-sends those (each carries a fresh trigger id), so a repeat within the
     5-minute signature window is a replay. Events are left to event-id dedupe: Slack retries
-    them on purpose. Memory is bounded by the window and a cap.
+    them on purpose. The memory is this process's, and shared between replicas through the
+    store on PostgreSQL (bot/replay.py).
     """
 
-    WINDOW_S = 5 * 60
-    MAX_ENTRIES = 200_000
-
-    def __init__(self, signing_secret: str) -> None:
+    def __init__(self, signing_secret: str, replays: ReplayMemory | None = None) -> None:
         self._verifier = SignatureVerifier(signing_secret)
-        self._seen: OrderedDict[str, float] = OrderedDict()
+        self.replays = replays or ReplayMemory("slack")
 
-    def is_replay(self, body: str, headers) -> bool:
+    async def is_replay(self, body: str, headers) -> bool:
         content_type = headers.get("Content-Type", "")
         if "application/x-www-form-urlencoded" not in content_type:
             return False
         ts, sig = headers.get("X-Slack-Request-Timestamp", ""), headers.get("X-Slack-Signature", "")
         if not sig or not self._verifier.is_valid(body=body, timestamp=ts, signature=sig):
             return False  # bolt answers 401 to it anyway
-        now = time.monotonic()
-        while self._seen and (next(iter(self._seen.values())) < now - self.WINDOW_S
-                              or len(self._seen) > self.MAX_ENTRIES):
-            self._seen.popitem(last=False)
-        if sig in self._seen:
-            return True
-        self._seen[sig] = now
-        return False
+        return not (self.replays.first_here(sig) and await self.replays.first_anywhere(sig))
 
 
 def _is_integer(text: str) -> bool:
@@ -138,7 +137,11 @@ async def run_socket_mode(settings: Settings, store: Store) -> None:
     """Connect over Socket Mode (SLACK_APP_TOKEN) and serve until cancelled."""
     if settings.slack_app_token is None:
         raise ValueError("Slack Socket Mode needs SLACK_APP_TOKEN")
-    app = build_app(settings, store)
+    # Imported here: the Socket Mode client (about 60 ms) is of no use to the HTTP mode.
+    from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+
+    answers = Answers(store, cooldown_seconds=settings.cooldown_seconds)
+    app = build_app(settings, answers)
     handler = AsyncSocketModeHandler(app, settings.slack_app_token.get_secret_value())
     await warm_up()
     try:
@@ -147,3 +150,4 @@ async def run_socket_mode(settings: Settings, store: Store) -> None:
         await asyncio.Event().wait()
     finally:
         await handler.close_async()
+        await answers.close(settings.shutdown_timeout_s)

@@ -44,8 +44,12 @@ def on_message(answers: Answers) -> Callable[..., Awaitable[None]]:
 
     async def on_channel_message(body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient,
                                  request: AsyncBoltRequest) -> None:
-        if not is_human_message(event):
-            return
+        """Slack wants the event acknowledged quickly: the work runs after the ack."""
+        if is_human_message(event):
+            answers.later(reply(body, event, client, request), "auto-help")
+
+    async def reply(body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient,
+                    request: AsyncBoltRequest) -> None:
         team_id, channel = team_of(body) or str(event.get("team", "")), str(event.get("channel", ""))
         if channel not in (await answers.workspace(team_id)).autohelp_channels:
             return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -11,6 +12,7 @@ from bot.commands import build_registry
 from bot.commands.meta import help_card
 from bot.render.slack import render_slack
 
+from .answers import Answers
 from .workspace_config import CONFIG_COMMAND
 
 
@@ -30,7 +32,9 @@ def home_view() -> dict[str, Any]:
     return {"type": "home", "blocks": render_slack(home_card())["blocks"]}
 
 
-async def on_app_home_opened(event: dict[str, Any], client: AsyncWebClient) -> None:
-    if event.get("tab", "home") != "home":
-        return
-    await client.views_publish(user_id=str(event["user"]), view=home_view())
+def on_app_home_opened(answers: Answers) -> Callable[..., Awaitable[None]]:
+    async def on_home(event: dict[str, Any], client: AsyncWebClient) -> None:
+        if event.get("tab", "home") == "home":
+            answers.later(client.views_publish(user_id=str(event["user"]), view=home_view()), "App Home")
+
+    return on_home

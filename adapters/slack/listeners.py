@@ -5,14 +5,12 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.commands import build_registry
-from bot.store.base import Store
 
 from . import actions, autohelp, commands, home, shortcuts, workspace_config
 from .answers import Answers
 
 
-def register_listeners(app: AsyncApp, store: Store, *, cooldown_seconds: float = 3.0) -> None:
-    answers = Answers(store, cooldown_seconds=cooldown_seconds)
+def register_listeners(app: AsyncApp, answers: Answers) -> None:
     on_slash_command = commands.slash_command(answers)
     for command in build_registry():
         app.command(f"/{command.name}")(on_slash_command)
@@ -21,4 +19,4 @@ def register_listeners(app: AsyncApp, store: Store, *, cooldown_seconds: float =
     app.action(actions.LINK_ACTION_ID)(actions.ack_link)
     app.shortcut(shortcuts.TROUBLESHOOT_CALLBACK_ID)(shortcuts.troubleshoot_message(answers))
     app.event("message")(autohelp.on_message(answers))
-    app.event("app_home_opened")(home.on_app_home_opened)
+    app.event("app_home_opened")(home.on_app_home_opened(answers))

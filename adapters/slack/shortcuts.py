@@ -20,6 +20,9 @@ def troubleshoot_message(answers: Answers) -> Callable[..., Awaitable[None]]:
     async def on_troubleshoot_message(ack: AsyncAck, shortcut: dict[str, Any], respond: AsyncRespond,
                                       client: AsyncWebClient) -> None:
         await ack()
+        answers.later(run(shortcut, respond, client), "shortcut Troubleshoot this")
+
+    async def run(shortcut: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
         text = str((shortcut.get("message") or {}).get("text") or "")
         request = Request(command="troubleshoot", options={"text": text},
                           user_id=str((shortcut.get("user") or {}).get("id", "")),

@@ -59,6 +59,9 @@ def config_command(answers: Answers) -> Callable[..., Awaitable[None]]:
     async def on_config(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond,
                         client: AsyncWebClient) -> None:
         await ack()
+        answers.later(run(command, respond, client), f"/{CONFIG_COMMAND}")
+
+    async def run(command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
         team_id, channel_id = team_of(command), str(command.get("channel_id", ""))
         words = str(command.get("text") or "").lower().split()
         settings = await answers.workspace(team_id)

@@ -163,10 +163,14 @@ class PostgresStore:
     # -- usage and dedupe -----------------------------------------------------------------------
 
     async def count_usage(self, platform: str, command: str, outcome: str) -> None:
-        await self._pool.execute(
-            "INSERT INTO usage_counters (platform, command, outcome, count) VALUES ($1, $2, $3, 1) "
-            "ON CONFLICT (platform, command, outcome) DO UPDATE SET count = usage_counters.count + 1",
-            platform, command, outcome)
+        await self.add_usage({(platform, command, outcome): 1})
+
+    async def add_usage(self, counts: dict[tuple[str, str, str], int]) -> None:
+        async with self._pool.acquire() as con, con.transaction():
+            await con.executemany(
+                "INSERT INTO usage_counters (platform, command, outcome, count) VALUES ($1, $2, $3, $4) "
+                "ON CONFLICT (platform, command, outcome) DO UPDATE SET count = usage_counters.count + EXCLUDED.count",
+                [(*key, n) for key, n in counts.items()])
 
     async def usage(self) -> dict[tuple[str, str, str], int]:
         rows = await self._pool.fetch("SELECT platform, command, outcome, count FROM usage_counters")
@@ -177,8 +181,9 @@ class PostgresStore:
                                         "ON CONFLICT (key) DO NOTHING RETURNING key", key, utcnow())
         return got is not None
 
-    async def prune_claims(self, older_than: dt.timedelta) -> int:
-        status = await self._pool.execute("DELETE FROM dedupe_claims WHERE claimed_at < $1", utcnow() - older_than)
+    async def prune_claims(self, older_than: dt.timedelta, prefix: str = "") -> int:
+        status = await self._pool.execute("DELETE FROM dedupe_claims WHERE claimed_at < $1 AND left(key, $2) = $3",
+                                          utcnow() - older_than, len(prefix), prefix)
         return int(status.split()[-1])
 
     # -- export / import ------------------------------------------------------------------------

@@ -221,10 +221,14 @@ class SQLiteStore:
     # -- usage and dedupe -----------------------------------------------------------------------
 
     async def count_usage(self, platform: str, command: str, outcome: str) -> None:
+        await self.add_usage({(platform, command, outcome): 1})
+
+    async def add_usage(self, counts: dict[tuple[str, str, str], int]) -> None:
         async with self._tx() as db:
-            await db.execute("INSERT INTO usage_counters (platform, command, outcome, count) VALUES (?, ?, ?, 1) "
-                             "ON CONFLICT (platform, command, outcome) DO UPDATE SET count = usage_counters.count + 1",
-                             (platform, command, outcome))
+            await db.executemany("INSERT INTO usage_counters (platform, command, outcome, count) VALUES (?, ?, ?, ?) "
+                                 "ON CONFLICT (platform, command, outcome) "
+                                 "DO UPDATE SET count = usage_counters.count + excluded.count",
+                                 [(*key, n) for key, n in counts.items()])
 
     async def usage(self) -> dict[tuple[str, str, str], int]:
         rows = await self._fetchall("SELECT platform, command, outcome, count FROM usage_counters")
@@ -236,9 +240,10 @@ class SQLiteStore:
                                       "ON CONFLICT (key) DO NOTHING", (key, iso(utcnow())))
             return cursor.rowcount == 1
 
-    async def prune_claims(self, older_than: dt.timedelta) -> int:
+    async def prune_claims(self, older_than: dt.timedelta, prefix: str = "") -> int:
         async with self._tx() as db:
-            cursor = await db.execute("DELETE FROM dedupe_claims WHERE claimed_at < ?", (iso(utcnow() - older_than),))
+            cursor = await db.execute("DELETE FROM dedupe_claims WHERE claimed_at < ? AND substr(key, 1, ?) = ?",
+                                      (iso(utcnow() - older_than), len(prefix), prefix))
             return cursor.rowcount
 
     # -- export / import ------------------------------------------------------------------------

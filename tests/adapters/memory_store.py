@@ -54,6 +54,9 @@ class MemoryStore:
     async def count_usage(self, platform: str, command: str, outcome: str) -> None:
         self.counts[(platform, command, outcome)] += 1
 
+    async def add_usage(self, counts: dict[tuple[str, str, str], int]) -> None:
+        self.counts.update(counts)
+
     async def usage(self) -> dict[tuple[str, str, str], int]:
         return dict(self.counts)
 

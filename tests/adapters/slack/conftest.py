@@ -46,11 +46,11 @@ def settings(fake_slack: FakeSlack) -> Settings:
 
 
 @pytest.fixture
-async def slack(settings: Settings, store: MemoryStore) -> AsyncIterator[SlackSender]:
+async def slack(settings: Settings, store: MemoryStore, fake_slack: FakeSlack) -> AsyncIterator[SlackSender]:
     server = TestServer(build_http_app(settings, store), host="127.0.0.1")
     await server.start_server()
     async with aiohttp.ClientSession() as session:
-        yield SlackSender(session, f"http://127.0.0.1:{server.port}/slack/events")
+        yield SlackSender(session, f"http://127.0.0.1:{server.port}/slack/events", inbox=fake_slack)
     await server.close()
 
 
@@ -93,8 +93,17 @@ def assert_slack_safe(message: dict[str, Any]) -> None:
             assert len(block["elements"]) <= SLACK["context_elements"]
         if block["type"] == "actions":
             assert len(block["elements"]) <= SLACK["actions_elements"]
-            for button in block["elements"]:
-                assert len(button["text"]["text"]) <= SLACK["button_text"]
-                assert len(button.get("value", "")) <= SLACK["value"]
+            for element in block["elements"]:
+                if element["type"] == "static_select":   # a select menu: alone in its block
+                    assert len(block["elements"]) == 1
+                    assert 0 < len(element["options"]) <= SLACK["select_options"]
+                    assert len(element["action_id"]) <= SLACK["action_id"]
+                    for option in element["options"]:
+                        assert len(option["text"]["text"]) <= SLACK["option_text"]
+                        assert len(option["value"]) <= SLACK["option_value"]
+                        assert len(option.get("description", {}).get("text", "")) <= SLACK["option_description"]
+                    continue
+                assert len(element["text"]["text"]) <= SLACK["button_text"]
+                assert len(element.get("value", "")) <= SLACK["value"]
     for text in all_texts(message):
         assert not _MENTION_RE.search(text), text

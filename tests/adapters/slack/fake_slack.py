@@ -36,9 +36,15 @@ class FakeSlack:
     api_calls: list[ApiCall] = field(default_factory=list)
     responses: list[dict[str, Any]] = field(default_factory=list)      # bodies posted to response_url
     response_keys: list[str] = field(default_factory=list)
+    # Every answer a user sees, however it came: in the ack of the request itself ("ack", over
+    # HTTP or in a Socket Mode envelope) or posted to response_url ("response_url").
+    answers: list[dict[str, Any]] = field(default_factory=list)
+    answer_keys: list[str] = field(default_factory=list)                # the response_url key
+    answer_paths: list[str] = field(default_factory=list)
     socket_received: list[dict[str, Any]] = field(default_factory=list)  # what the app sent over the socket
     socket_outbox: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
     socket_connected: asyncio.Event = field(default_factory=asyncio.Event)
+    envelope_keys: dict[str, str] = field(default_factory=dict)        # envelope id -> response_url key
     _server: TestServer | None = None
 
     async def start(self) -> None:
@@ -112,10 +118,26 @@ class FakeSlack:
             return {"ok": True, "url": self.base.replace("http://", "ws://") + "/socket"}
         return {"ok": True}
 
+    def record_ack(self, payload: Any, key: str) -> None:
+        """The body of an ack (HTTP response or envelope payload): an answer when it carries a message."""
+        if isinstance(payload, dict) and (payload.get("blocks") or payload.get("text")):
+            self._answer_seen(payload, key, "ack")
+
+    def _answer_seen(self, message: dict[str, Any], key: str, path: str) -> None:
+        self.answers.append(message)
+        self.answer_keys.append(key)
+        self.answer_paths.append(path)
+
     async def _response(self, request: web.Request) -> web.Response:
-        self.response_keys.append(request.match_info["key"])
-        self.responses.append(await request.json())
+        key, message = request.match_info["key"], await request.json()
+        self.response_keys.append(key)
+        self.responses.append(message)
+        self._answer_seen(message, key, "response_url")
         return web.Response(text="ok")
+
+    def _socket_key(self, envelope_id: Any) -> str:
+        """The response_url key of the request an envelope carried (tests send one per key)."""
+        return self.envelope_keys.get(str(envelope_id), "")
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()
@@ -131,7 +153,9 @@ class FakeSlack:
         try:
             async for msg in ws:
                 if msg.type == WSMsgType.TEXT:
-                    self.socket_received.append(json.loads(msg.data))
+                    received = json.loads(msg.data)
+                    self.socket_received.append(received)
+                    self.record_ack(received.get("payload"), self._socket_key(received.get("envelope_id")))
         finally:
             sender.cancel()
         return ws

@@ -7,7 +7,7 @@ import hmac
 import json
 import time
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import aiohttp
 
@@ -25,8 +25,10 @@ def sign(body: str, timestamp: str, secret: str = SIGNING_SECRET) -> str:
 class SlackSender:
     """Posts signed Slack requests to the app's /slack/events over real HTTP."""
 
-    def __init__(self, session: aiohttp.ClientSession, url: str, secret: str = SIGNING_SECRET) -> None:
-        self.session, self.url, self.secret = session, url, secret
+    def __init__(self, session: aiohttp.ClientSession, url: str, secret: str = SIGNING_SECRET,
+                 inbox: Any = None) -> None:
+        """``inbox`` (the FakeSlack) records an answer the app gives in the ack itself."""
+        self.session, self.url, self.secret, self.inbox = session, url, secret, inbox
 
     async def post(self, body: str, content_type: str, *, timestamp: str | None = None,
                    signature: str | None = None, headers: dict[str, str] | None = None,
@@ -39,7 +41,11 @@ class SlackSender:
             all_headers["X-Slack-Signature"] = sign(body, ts, self.secret) if signature is None else signature
         started = time.monotonic()
         async with self.session.post(self.url, data=body.encode(), headers=all_headers) as resp:
-            return resp.status, await resp.text(), time.monotonic() - started
+            text, seconds = await resp.text(), time.monotonic() - started
+        if self.inbox is not None and resp.status == 200 and text.startswith("{"):
+            response_url = dict(parse_qsl(body)).get("response_url", "") if "=" in body else ""
+            self.inbox.record_ack(json.loads(text), response_url.rsplit("/", 1)[-1])
+        return resp.status, text, seconds
 
     async def command(self, name: str, text: str, *, response_url: str, user_id: str = "U1",
                       channel_id: str = "C1", team_id: str = TEAM_ID, **kw: Any) -> tuple[int, str, float]:

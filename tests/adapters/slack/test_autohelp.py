@@ -85,9 +85,9 @@ async def test_admin_turns_autohelp_on_for_a_channel(
     """/runlocalai-config autohelp on by an admin (users.info) saves the channel; then auto-help replies."""
     await slack.command("runlocalai-config", "autohelp on", user_id="UADMIN", channel_id=HELP,
                         response_url=fake_slack.response_url())
-    await fake_slack.wait_for(lambda: fake_slack.responses)
+    await fake_slack.wait_for(lambda: fake_slack.answers)
     assert fake_slack.calls("users.info")[0].args["user"] == "UADMIN"
-    assert fake_slack.responses[0]["response_type"] == "ephemeral"
+    assert fake_slack.answers[0]["response_type"] == "ephemeral"
     assert (await store.get_settings("slack", TEAM_ID)).autohelp_channels == {HELP}
     await slack.event(message(), event_id="Ev1")
     await fake_slack.wait_for(lambda: fake_slack.calls("chat.postMessage"))
@@ -98,8 +98,8 @@ async def test_non_admin_cannot_change_settings(
     """A member who is not an admin or owner gets 'Admins only' and nothing is saved."""
     await slack.command("runlocalai-config", "autohelp on", user_id="U3", channel_id=HELP,
                         response_url=fake_slack.response_url())
-    await fake_slack.wait_for(lambda: fake_slack.responses)
-    assert "Admins only" in fake_slack.responses[0]["blocks"][0]["text"]["text"]
+    await fake_slack.wait_for(lambda: fake_slack.answers)
+    assert "Admins only" in fake_slack.answers[0]["blocks"][0]["text"]["text"]
     assert store.settings == {}
 
 
@@ -115,15 +115,15 @@ async def test_admin_settings_commands(text: str, before: dict[str, Any], after:
     await store.save_settings(ServerSettings("slack", TEAM_ID, **before))
     await slack.command("runlocalai-config", text, user_id="UADMIN", channel_id=HELP,
                         response_url=fake_slack.response_url())
-    await fake_slack.wait_for(lambda: fake_slack.responses)
+    await fake_slack.wait_for(lambda: fake_slack.answers)
     assert await store.get_settings("slack", TEAM_ID) == ServerSettings("slack", TEAM_ID, **after)
 
 
 async def test_settings_are_shown_to_anyone(slack: SlackSender, fake_slack: FakeSlack) -> None:
     """Without arguments the command shows the settings, privately, without an admin check."""
     await slack.command("runlocalai-config", "", user_id="U3", response_url=fake_slack.response_url())
-    await fake_slack.wait_for(lambda: fake_slack.responses)
-    assert fake_slack.responses[0]["response_type"] == "ephemeral"
+    await fake_slack.wait_for(lambda: fake_slack.answers)
+    assert fake_slack.answers[0]["response_type"] == "ephemeral"
     assert fake_slack.calls("users.info") == []
 
 

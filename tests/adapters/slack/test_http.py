@@ -39,7 +39,7 @@ async def test_correctly_signed_request_runs(slack: SlackSender, fake_slack: Fak
     body = command_body(fake_slack.response_url())
     status, _, _ = await slack.post(body, "application/x-www-form-urlencoded")
     assert status == 200
-    await fake_slack.wait_for(lambda: fake_slack.responses)
+    await fake_slack.wait_for(lambda: fake_slack.answers)
 
 
 @pytest.mark.parametrize("case", ["wrong-secret", "stale", "future", "missing", "tampered", "garbage",
@@ -61,7 +61,7 @@ async def test_forged_stale_or_missing_signature_is_rejected(
     status, _, _ = await slack.post(body, "application/x-www-form-urlencoded", **kwargs)
     assert status == 401
     await asyncio.sleep(0.3)
-    assert fake_slack.responses == [] and fake_slack.api_calls == [] and not store.counts
+    assert fake_slack.answers == [] and fake_slack.api_calls == [] and not store.counts
 
 
 async def test_forged_event_runs_no_autohelp(slack: SlackSender, fake_slack: FakeSlack,
@@ -107,9 +107,9 @@ async def test_replayed_command_is_rejected(slack: SlackSender, fake_slack: Fake
     body = command_body(fake_slack.response_url())
     ts = str(int(time.time()))
     first, _, _ = await slack.post(body, "application/x-www-form-urlencoded", timestamp=ts)
-    await fake_slack.wait_for(lambda: fake_slack.responses)
-    answered = len(fake_slack.responses)
+    await fake_slack.wait_for(lambda: fake_slack.answers)
+    answered = len(fake_slack.answers)
     second, _, _ = await slack.post(body, "application/x-www-form-urlencoded", timestamp=ts)
     await asyncio.sleep(0.3)
     assert (first, second) == (200, 401)
-    assert len(fake_slack.responses) == answered
+    assert len(fake_slack.answers) == answered

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from adapters.slack.answers import split_visibility
@@ -20,15 +22,22 @@ COMMAND_TEXTS = [(c.name, next((e.split(" ", 1)[1] for e in c.examples if " " in
 
 
 @pytest.mark.parametrize(("name", "text"), COMMAND_TEXTS, ids=[n for n, _ in COMMAND_TEXTS])
-async def test_each_registry_command_answers_via_response_url(
+async def test_each_registry_command_answers(
         name: str, text: str, slack: SlackSender, fake_slack: FakeSlack, store: MemoryStore) -> None:
-    """Every registry command is a Slack command: acked at once, answered with the core's Card as blocks."""
-    user_id = "UADMIN" if build_registry().get(name).requires else "U1"  # type: ignore[union-attr]
+    """Every registry command is a Slack command answered with the core's Card as blocks: in the
+    ack itself when it is quick, through response_url after an empty ack when it is expensive."""
+    command = build_registry().get(name)
+    assert command is not None
+    user_id = "UADMIN" if command.requires else "U1"
     status, body, seconds = await slack.command(name, text, user_id=user_id,
                                                 response_url=fake_slack.response_url())
-    assert (status, body) == (200, "") and seconds < 3
-    await fake_slack.wait_for(lambda: fake_slack.responses)
-    message = fake_slack.responses[0]
+    assert status == 200 and seconds < 3
+    await fake_slack.wait_for(lambda: fake_slack.answers)
+    message = fake_slack.answers[0]
+    if command.expensive:
+        assert body == "" and fake_slack.answer_paths == ["response_url"]
+    else:
+        assert json.loads(body) == message and fake_slack.answer_paths == ["ack"]
     expected = await run_text(name, text, user_id=user_id, server_id=TEAM_ID, platform="slack")
     assert message["blocks"] == render_slack(expected)["blocks"]
     assert message["response_type"] == ("ephemeral" if expected.ephemeral else "in_channel")
@@ -51,8 +60,8 @@ async def test_visibility_follows_workspace_setting_and_command_option(
     """The workspace default decides unless the command says public/private/ephemeral=..."""
     await store.save_settings(ServerSettings("slack", TEAM_ID, ephemeral=workspace_private))
     await slack.command("define", text, response_url=fake_slack.response_url())
-    await fake_slack.wait_for(lambda: fake_slack.responses)
-    message = fake_slack.responses[0]
+    await fake_slack.wait_for(lambda: fake_slack.answers)
+    message = fake_slack.answers[0]
     assert message["response_type"] == expected_type
     assert message["blocks"][0]["text"]["text"].endswith("KV cache")
 
@@ -60,16 +69,16 @@ async def test_visibility_follows_workspace_setting_and_command_option(
 async def test_errors_stay_private_even_when_asked_public(slack: SlackSender, fake_slack: FakeSlack) -> None:
     """An error card is only for the asker, whatever the visibility word."""
     await slack.command("willitrun", "public", response_url=fake_slack.response_url())
-    await fake_slack.wait_for(lambda: fake_slack.responses)
-    assert fake_slack.responses[0]["response_type"] == "ephemeral"
-    assert "Missing input" in fake_slack.responses[0]["blocks"][0]["text"]["text"]
+    await fake_slack.wait_for(lambda: fake_slack.answers)
+    assert fake_slack.answers[0]["response_type"] == "ephemeral"
+    assert "Missing input" in fake_slack.answers[0]["blocks"][0]["text"]["text"]
 
 
 async def test_bad_visibility_value_is_explained(slack: SlackSender, fake_slack: FakeSlack) -> None:
     """ephemeral=maybe gets a private explanation, not a guess."""
     await slack.command("define", "kv cache ephemeral=maybe", response_url=fake_slack.response_url())
-    await fake_slack.wait_for(lambda: fake_slack.responses)
-    message = fake_slack.responses[0]
+    await fake_slack.wait_for(lambda: fake_slack.answers)
+    message = fake_slack.answers[0]
     assert message["response_type"] == "ephemeral"
     assert any("ephemeral takes yes or no" in t for t in all_texts(message))
 
@@ -78,8 +87,8 @@ async def test_hostile_text_cannot_mention_or_break_markup(slack: SlackSender, f
     """User text echoed back has & < > escaped: no <!channel>, <!here>, <@U..> or masked links."""
     hostile = "<!channel> <!here> <@U123ABC> <#C999> & <https://evil.example|click> " + "x" * 5000
     await slack.command("define", hostile + " public", response_url=fake_slack.response_url())
-    await fake_slack.wait_for(lambda: fake_slack.responses)
-    message = fake_slack.responses[0]
+    await fake_slack.wait_for(lambda: fake_slack.answers)
+    message = fake_slack.answers[0]
     assert_slack_safe(message)
     joined = "\n".join(all_texts(message))
     assert "&lt;!channel&gt;" in joined and "&amp;" in joined and "<https://evil" not in joined
@@ -97,17 +106,17 @@ async def test_expensive_commands_have_a_per_user_cooldown(fake_slack: FakeSlack
     await server.start_server()
     try:
         async with aiohttp.ClientSession() as session:
-            slack = SlackSender(session, f"http://127.0.0.1:{server.port}/slack/events")
+            slack = SlackSender(session, f"http://127.0.0.1:{server.port}/slack/events", inbox=fake_slack)
             text = "llama 3.1 8b on rtx 4090"
             await slack.command("willitrun", text, response_url=fake_slack.response_url("a"))
-            await fake_slack.wait_for(lambda: len(fake_slack.responses) == 1)
+            await fake_slack.wait_for(lambda: len(fake_slack.answers) == 1)
             await slack.command("willitrun", text, response_url=fake_slack.response_url("b"))
-            await fake_slack.wait_for(lambda: len(fake_slack.responses) == 2)
+            await fake_slack.wait_for(lambda: len(fake_slack.answers) == 2)
             await slack.command("willitrun", text, user_id="U2", response_url=fake_slack.response_url("c"))
-            await fake_slack.wait_for(lambda: len(fake_slack.responses) == 3)
+            await fake_slack.wait_for(lambda: len(fake_slack.answers) == 3)
     finally:
         await server.close()
-    by_key = dict(zip(fake_slack.response_keys, fake_slack.responses, strict=True))
+    by_key = dict(zip(fake_slack.answer_keys, fake_slack.answers, strict=True))
     assert "One moment" in by_key["b"]["blocks"][0]["text"]["text"]
     assert by_key["b"]["response_type"] == "ephemeral"
     assert "Llama 3.1 8B" in by_key["c"]["blocks"][0]["text"]["text"]
@@ -120,10 +129,10 @@ async def test_admin_only_commands_check_users_info(slack: SlackSender, fake_sla
     admin_only = [c.name for c in build_registry() if c.requires == "manage_server"]
     assert admin_only, "expected at least one admin-only command in the registry"
     await slack.command(admin_only[0], "", user_id="U3", response_url=fake_slack.response_url())
-    await fake_slack.wait_for(lambda: fake_slack.responses)
+    await fake_slack.wait_for(lambda: fake_slack.answers)
     assert fake_slack.calls("users.info")[0].args["user"] == "U3"
-    assert fake_slack.responses[0]["response_type"] == "ephemeral"
-    assert "Admins only" in fake_slack.responses[0]["blocks"][0]["text"]["text"]
+    assert fake_slack.answers[0]["response_type"] == "ephemeral"
+    assert "Admins only" in fake_slack.answers[0]["blocks"][0]["text"]["text"]
     assert store.counts[("slack", admin_only[0], "forbidden")] == 1
 
 
@@ -146,10 +155,11 @@ def test_split_visibility(text: str, rest: str, requested: bool | None, problem:
 
 async def test_ack_comes_before_the_answer(slack: SlackSender, fake_slack: FakeSlack,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    """Slack gets its 200 while the command is still computing; the answer follows via response_url."""
+    """A command not done within the ack budget: Slack gets its empty 200 while the command is
+    still computing, and the answer follows via response_url."""
     import asyncio
 
-    from adapters.slack import answers
+    from adapters.slack import answers, commands
     from bot.card import Card
 
     release = asyncio.Event()
@@ -159,9 +169,11 @@ async def test_ack_comes_before_the_answer(slack: SlackSender, fake_slack: FakeS
         return Card(title="computed after the ack")
 
     monkeypatch.setattr(answers.dispatch, "run_text", slow_run_text)
+    monkeypatch.setattr(commands, "ACK_BUDGET_S", 0.2)
     status, _, _ = await asyncio.wait_for(
         slack.command("define", "kv cache", response_url=fake_slack.response_url()), timeout=3)
-    assert status == 200 and fake_slack.responses == []
+    assert status == 200 and fake_slack.answers == []
     release.set()
-    await fake_slack.wait_for(lambda: fake_slack.responses)
-    assert "computed after the ack" in fake_slack.responses[0]["blocks"][0]["text"]["text"]
+    await fake_slack.wait_for(lambda: fake_slack.answers)
+    assert "computed after the ack" in fake_slack.answers[0]["blocks"][0]["text"]["text"]
+    assert fake_slack.answer_paths == ["response_url"]

@@ -27,10 +27,10 @@ async def test_slash_command_over_socket_mode(fake_slack: FakeSlack, store: Memo
         })
         await fake_slack.wait_for(
             lambda: any(m.get("envelope_id") == "env-1" for m in fake_slack.socket_received))
-        await fake_slack.wait_for(lambda: fake_slack.responses)
+        await fake_slack.wait_for(lambda: fake_slack.answers)
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait_for(task, timeout=10)
-    assert fake_slack.responses[0]["response_type"] == "in_channel"
-    assert "GGUF" in fake_slack.responses[0]["blocks"][0]["text"]["text"]
+    assert fake_slack.answers[0]["response_type"] == "in_channel"
+    assert "GGUF" in fake_slack.answers[0]["blocks"][0]["text"]["text"]

@@ -44,7 +44,7 @@ async def test_autohelp_dedupe_survives_a_restart(tmp_path: Path, fake_slack: Fa
     async def first_run(slack: SlackSender, store: Store) -> None:
         await slack.command("runlocalai-config", "autohelp on", user_id="UADMIN", channel_id=HELP,
                             response_url=fake_slack.response_url())
-        await fake_slack.wait_for(lambda: fake_slack.responses)
+        await fake_slack.wait_for(lambda: fake_slack.answers)
         await slack.event(message(), event_id="EvRestart")
         await fake_slack.wait_for(lambda: fake_slack.calls("chat.postMessage"))
 

@@ -192,6 +192,14 @@ async def test_usage_counters_concurrent(store):
     assert await store.usage() == {("discord", "willitrun", "ok"): 40, ("slack", "bench", "error"): 1}
 
 
+async def test_add_usage_adds_a_batch_in_one_go(store):
+    """A batch adds to what is stored, new keys and existing ones alike."""
+    await store.count_usage("discord", "define", "ok")
+    await store.add_usage({("discord", "define", "ok"): 41, ("slack", "define", "error"): 2})
+    await store.add_usage({})
+    assert await store.usage() == {("discord", "define", "ok"): 42, ("slack", "define", "error"): 2}
+
+
 async def test_claim_once_concurrent(store):
     """Of many concurrent claims on one key exactly one wins; other keys are independent."""
     results = await asyncio.gather(*(store.claim_once("slack:retry:Ev1") for _ in range(20)))
@@ -201,6 +209,15 @@ async def test_claim_once_concurrent(store):
     assert await store.prune_claims(dt.timedelta(hours=1)) == 0
     assert await store.prune_claims(dt.timedelta(seconds=-1)) == 2
     assert await store.claim_once("slack:retry:Ev1") is True
+
+
+async def test_prune_claims_by_prefix(store):
+    """Replay claims are pruned on their own schedule; other claims are left alone."""
+    for key in ("replay:discord:ab", "replay:slack:cd", "discord:thread:1"):
+        assert await store.claim_once(key) is True
+    assert await store.prune_claims(dt.timedelta(seconds=-1), prefix="replay:") == 2
+    assert await store.claim_once("replay:discord:ab") is True
+    assert await store.claim_once("discord:thread:1") is False
 
 
 async def _export(store) -> list:
