@@ -91,7 +91,10 @@ class Index(Generic[T]):
         rows = self._exact.get(normalize(query), [])
         return rows[0].entry if len(rows) == 1 else None
 
-    def resolve(self, query: str, limit: int = 5) -> Match[T]:
+    def resolve(self, query: str, limit: int = 5, *, suggest: bool = True) -> Match[T]:
+        """Exact name, then the entries whose name contains every word of the query; on a miss,
+        did-you-mean suggestions (fuzzy, the costly part: ``suggest=False`` skips them when the
+        caller will try something else first)."""
         q = query.strip()
         if not q:
             return Match(query, suggestions=tuple(r.label for r in self._rows[:limit]))
@@ -107,7 +110,7 @@ class Index(Generic[T]):
             if len(tied) == 1:
                 return Match(query, entry=tied[0].entry)
             return Match(query, candidates=tuple(r.entry for _, r in contained[:limit]))
-        return Match(query, suggestions=tuple(self.suggest(q, limit)))
+        return Match(query, suggestions=tuple(self.suggest(q, limit)) if suggest else ())
 
     def _contained(self, q_tokens: frozenset[str]) -> list[tuple[int, _Row[T]]]:
         if not q_tokens:

@@ -116,7 +116,7 @@ class Resolver:
 
     def setup(self, text: str) -> SetupMatch:
         """'2x 3090', 'm3 max 64gb', '4090 + 3090' -> devices with counts and memory options."""
-        whole = self.hardware.resolve(text)
+        whole = self.hardware.resolve(text, suggest=False)   # only used when found
         if whole.found:
             spec = whole.entry
             assert spec is not None
@@ -124,7 +124,7 @@ class Resolver:
         devices: list[Device] = []
         for part in parse_setup(text):
             m = self.hardware.resolve(part.text if part.memory_gib is None else
-                                      f"{part.text} {part.memory_gib:g}gb")
+                                      f"{part.text} {part.memory_gib:g}gb", suggest=False)
             if not m.found:
                 m = self.hardware_one(part.text, part.memory_gib)
             if not m.found:
