@@ -9,8 +9,9 @@ Nothing is imported until it is used (PEP 562): the HTTP endpoint runs without d
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from bot.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from .bot import run_gateway
@@ -18,17 +19,4 @@ if TYPE_CHECKING:
 
 __all__ = ["build_http_app", "run_gateway"]
 
-_LAZY = {"build_http_app": ".http_endpoint", "run_gateway": ".bot"}
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
+__getattr__, __dir__ = lazy_exports(__name__, {"build_http_app": ".http_endpoint", "run_gateway": ".bot"})

@@ -10,8 +10,9 @@ Socket Mode does not load the HTTP adapter (nor HTTP mode the Socket Mode client
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from bot.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from .app import build_app, build_http_app, run_socket_mode
@@ -19,18 +20,5 @@ if TYPE_CHECKING:
 
 __all__ = ["build_app", "build_http_app", "register_listeners", "run_socket_mode"]
 
-_LAZY = {"build_app": ".app", "build_http_app": ".app", "run_socket_mode": ".app",
-         "register_listeners": ".listeners"}
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "build_app": ".app", "build_http_app": ".app", "run_socket_mode": ".app", "register_listeners": ".listeners"})

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from urllib.parse import quote, unquote
 
-from bot.card import Action, Menu
+from bot.card import Action, Menu, MenuChoice
 
 PREFIX = "rl"
 MENU_PREFIX = "rm"
@@ -71,3 +71,18 @@ def decode_choice(custom_id: str, value: str) -> tuple[str, dict[str, str]] | No
         return None
     command, option, args = decoded
     return command, {**args, option: value}
+
+
+def usable_choices(menu: Menu, max_options: int, max_value: int) -> list[MenuChoice]:
+    """The choices a platform can show, at most ``max_options``: a value is never cut (it is what
+    the command runs with), so a choice whose value is too long, empty or repeated is left out."""
+    out: list[MenuChoice] = []
+    seen: set[str] = set()
+    for choice in menu.choices:
+        if len(out) == max_options:
+            break
+        if not choice.value or len(choice.value) > max_value or choice.value in seen:
+            continue
+        seen.add(choice.value)
+        out.append(choice)
+    return out

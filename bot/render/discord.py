@@ -6,7 +6,7 @@ from typing import Any
 
 from bot.card import VERDICT_COLOUR, VERDICT_EMOJI, Card, Menu
 
-from .actions import encode_action, encode_menu
+from .actions import encode_action, encode_menu, usable_choices
 from .limits import DISCORD as L
 from .limits import defuse_masked_links, discord_text
 
@@ -100,13 +100,7 @@ def _select(menu: Menu) -> dict[str, Any] | None:
     if len(custom_id) > L["custom_id"]:
         return None
     options: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    for choice in menu.choices:
-        if len(options) == L["select_options"]:
-            break
-        if not choice.value or len(choice.value) > L["select_value"] or choice.value in seen:
-            continue
-        seen.add(choice.value)
+    for choice in usable_choices(menu, L["select_options"], L["select_value"]):
         option = {"label": _plain(choice.label.strip() or choice.value, L["select_label"]),
                   "value": choice.value}
         if choice.description.strip():

@@ -6,7 +6,7 @@ from typing import Any
 
 from bot.card import VERDICT_EMOJI, Card, Menu
 
-from .actions import encode_action, encode_menu
+from .actions import encode_action, encode_menu, usable_choices
 from .limits import SLACK as L
 from .limits import clamp, slack_plain, slack_text
 
@@ -88,13 +88,7 @@ def _select(menu: Menu) -> dict[str, Any] | None:
     if len(action_id) > L["action_id"]:
         return None
     options: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    for choice in menu.choices:
-        if len(options) == L["select_options"]:
-            break
-        if not choice.value or len(choice.value) > L["option_value"] or choice.value in seen:
-            continue
-        seen.add(choice.value)
+    for choice in usable_choices(menu, L["select_options"], L["option_value"]):
         option = {"text": _plain(choice.label.strip() or choice.value, L["option_text"]),
                   "value": choice.value}
         if choice.description.strip():
