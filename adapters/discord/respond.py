@@ -206,7 +206,8 @@ async def tell_failure(interaction: discord.Interaction, text: str | None = None
             await interaction.followup.send(embed=embed, ephemeral=True)
         else:
             await interaction.response.send_message(embed=embed, ephemeral=True)
-    except discord.HTTPException:
+    except Exception:  # noqa: BLE001 - the last word of a failed interaction must not raise
+        # (an HTTP error, a timeout, a dropped connection: each is logged, none escapes)
         log.exception("could not even report a failure (%s)", describe(interaction))
 
 
