@@ -89,11 +89,13 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _shards_consistent(self) -> Settings:
-        """SHARD_COUNT at least 1; SHARD_IDS without duplicates, each in 0 .. SHARD_COUNT-1.
-        (SHARD_IDS without SHARD_COUNT is refused when the gateway starts: adapters/discord/bot.py.)"""
+        """SHARD_COUNT at least 1; SHARD_IDS only with SHARD_COUNT, without duplicates, each in
+        0 .. SHARD_COUNT-1 (so `runlocalai config check` reports it, not the gateway's start)."""
         if self.shard_count is not None and self.shard_count < 1:
             raise ValueError(f"SHARD_COUNT must be at least 1, not {self.shard_count}")
         ids = self.shard_ids or []
+        if ids and self.shard_count is None:
+            raise ValueError(f"SHARD_IDS={ids} needs SHARD_COUNT, the total number of shards across all processes")
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             raise ValueError(f"SHARD_IDS lists shard {', '.join(map(str, duplicates))} more than once: {ids}")

@@ -28,7 +28,7 @@ def configured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         monkeypatch.setenv(key, SECRETS[key])
     monkeypatch.setenv("DATABASE_URL", "postgresql://bot:pg-s3cr3t@127.0.0.1:5432/bot")
     cfg = tmp_path / "runlocalai.yaml"
-    cfg.write_text("log_json: true\nport: 7000\nops_port: 9200\nSHARD_IDS: [0, 1]\ncooldown_seconds: 1.5\n")
+    cfg.write_text("log_json: true\nport: 7000\nops_port: 9200\nSHARD_COUNT: 2\nSHARD_IDS: [0, 1]\ncooldown_seconds: 1.5\n")
     monkeypatch.setenv(CONFIG_ENV, str(cfg))
     return cfg
 

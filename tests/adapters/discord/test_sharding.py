@@ -163,9 +163,13 @@ async def test_sharding_required_is_a_clear_error(gateway_fake: FakeDiscord, cli
 
 
 async def test_shard_ids_without_count_refused_before_connecting(gateway_fake: FakeDiscord, store):
-    """SHARD_IDS without SHARD_COUNT: a clear error from run_gateway, and no request to Discord."""
+    """SHARD_IDS without SHARD_COUNT: a configuration error (so `config check` reports it), and
+    run_gateway refuses such settings too, before any request to Discord."""
+    with pytest.raises(ValidationError, match="needs SHARD_COUNT"):
+        make_settings(gateway_fake.api_url, SHARD_IDS="0,1")
+    unchecked = make_settings(gateway_fake.api_url).model_copy(update={"shard_ids": [0, 1]})
     with pytest.raises(ValueError, match="needs SHARD_COUNT"):
-        await run_gateway(make_settings(gateway_fake.api_url, SHARD_IDS="0,1"), store)
+        await run_gateway(unchecked, store)
     assert not gateway_fake.requests and not gateway_fake.sessions
 
 
