@@ -28,10 +28,11 @@ _MEMO_LIMIT = 512  # entries per architecture for presets and for cache settings
 class QuantCost:
     """Weights of one architecture at one preset, with prefix sums over the layers."""
 
-    __slots__ = ("_active_runs", "active", "active_total", "prefix", "w")
+    __slots__ = ("_active_runs", "active", "active_total", "prefix", "w", "w_total")
 
     def __init__(self, w: mem.WeightsBreakdown, active: tuple[float, ...]) -> None:
         self.w = w
+        self.w_total = w.total                            # (a property that sums every layer)
         self.prefix = (0, *accumulate(w.per_layer))     # prefix[j] = bytes of layers [0, j)
         self.active = active                              # weight bytes read per token, per layer
         self.active_total = sum(active)

@@ -142,7 +142,7 @@ class Setup:
     the architecture's tables, the device budgets, the RAM budget and the host's bandwidth.
     ``evaluate`` then gives the verdict, memory and decode speed in O(GPUs), not O(layers)."""
 
-    __slots__ = ("_ggml", "_memo", "ac", "budgets", "catalog", "gpus", "host_bw", "keys", "ram_budget", "req")
+    __slots__ = ("_ggml", "_kv", "_memo", "ac", "budgets", "catalog", "gpus", "host_bw", "keys", "ram_budget", "req")
 
     def __init__(self, req: FitRequest, catalog: Catalog) -> None:
         self.req = req
@@ -154,6 +154,7 @@ class Setup:
         self.host_bw = _host_bandwidth(req, catalog)
         self._ggml = ggml_token(catalog.ggml_types)
         self._memo: dict[tuple, Evaluation] = {}
+        self._kv: dict[tuple[str, int], KvCost] = {}  # (family, context) -> KV cost of this request
         self.keys: dict[Any, Any] = {}  # solvers' cache keys for this request
 
     def at_context(self, req: FitRequest) -> Setup:
@@ -161,7 +162,7 @@ class Setup:
         assumptions (llama-server's fitted context): budgets, evaluations and the solvers'
         context-free cache keys carry over."""
         other = object.__new__(Setup)
-        for name in ("catalog", "ac", "budgets", "gpus", "ram_budget", "host_bw", "_ggml", "_memo"):
+        for name in ("catalog", "ac", "budgets", "gpus", "ram_budget", "host_bw", "_ggml", "_kv", "_memo"):
             setattr(other, name, getattr(self, name))
         other.req = req
         # The solvers' keys that leave out the context (and their common part) stay valid.
@@ -175,8 +176,10 @@ class Setup:
         req = self.req
         family = runtime_family(req.runtime, quant)
         qc = self.ac.quant_by_key(quant_key(quant), self._ggml)
-        kc = self.ac.kv(family, ctx, req.kv_type, req.flash_attn, req.parallel, req.n_ubatch,
-                        req.kv_unified, req.n_outputs)
+        kc = self._kv.get((family, ctx))
+        if kc is None:
+            kc = self._kv[(family, ctx)] = self.ac.kv(family, ctx, req.kv_type, req.flash_attn, req.parallel,
+                                                     req.n_ubatch, req.kv_unified, req.n_outputs)
         return qc, kc
 
     def evaluate(self, ctx: int | None = None, quant: QuantPreset | None = None,
@@ -188,6 +191,8 @@ class Setup:
         quant = req.quant if quant is None else quant
         key = (ctx, quant.id, quant.format, quant.bits_per_weight, quant.unquantized_bits, full_speed)
         ev = self._memo.get(key)
+        if ev is None and not full_speed:  # the same, with the speed at full context as well
+            ev = self._memo.get(key[:-1] + (True,))
         if ev is None:
             qc, kc = self.costs(ctx, quant)
             if self.gpus and runtime_family(req.runtime, quant) == "paged":
@@ -260,29 +265,37 @@ def _evaluate(req: FitRequest, ctx: int, ac: ArchCost, qc: QuantCost, kc: KvCost
         full_offload, placed = _place_layers(gpus, ac, qc, kc, compute, w.output + w.vision + kc.output_buf)
         if not full_offload:
             placed = _place_partial(gpus, ac, qc, kc, compute)
-    gpu_layers = sum(e - s for s, e in placed)
+    gpu_layers = 0
+    for s, e in placed:
+        gpu_layers += e - s
     # The GPUs hold one contiguous run of layers (each split fills them in order).
     lo_run, hi_run = (placed[0][0], placed[-1][1]) if placed else (n_layers, n_layers)
     cpu = [r for r in ((0, lo_run), (hi_run, n_layers)) if r[1] > r[0]] if gpu_layers else [(0, n_layers)]
 
     rows = []
     low = None
+    overhead = 0
     last_gi = len(gpus) - 1
     full_prefix, per_full, per_swa = ac.full_prefix, kc.per_full, kc.per_swa
     for gi, (b, (s, e)) in enumerate(zip(gpus, placed)):
         wts = prefix[e] - prefix[s] + ((w.output + w.vision) if full_offload and gi == last_gi else 0)
         nf = full_prefix[e] - full_prefix[s]
         kvb = nf * per_full + (e - s - nf) * per_swa  # ArchCost.kv_sum, inlined
-        rows.append((wts, kvb, compute, b.usable_bytes, e - s))
+        usable = b.usable_bytes
+        overhead += b.overhead_bytes
+        rows.append((wts, kvb, compute, usable, e - s))
         if full_offload:
-            usable = b.usable_bytes
             room = (usable - (wts + kvb + compute + b.overhead_bytes)) / usable if usable > 0 else -1.0
             low = room if low is None or room < low else low
 
     cpu_count = n_layers - gpu_layers
-    host_weights = w.token_embd + sum(prefix[e] - prefix[s] for s, e in cpu) + (
-        0 if full_offload else w.output + w.vision)
-    host_kv = sum(ac.kv_sum(kc, s, e) for s, e in cpu)
+    # Weights and KV of the CPU's runs (sums in run order, ArchCost.kv_sum inlined).
+    cpu_weights = host_kv = 0
+    for s, e in cpu:
+        cpu_weights += prefix[e] - prefix[s]
+        nf = full_prefix[e] - full_prefix[s]
+        host_kv += nf * per_full + (e - s - nf) * per_swa
+    host_weights = w.token_embd + cpu_weights + (0 if full_offload else w.output + w.vision)
     host_compute = kc.output_buf + (compute if not gpus or cpu_count else
                                     min(compute, ac.arch.hidden_size * req.n_ubatch * 4 * 3))
 
@@ -333,9 +346,9 @@ def _evaluate(req: FitRequest, ctx: int, ac: ArchCost, qc: QuantCost, kc: KvCost
     ev.host_row = (host_weights, host_kv, host_compute, 0, ram_budget, cpu_count)
     ev.gpu_layers, ev.low, ev.fits_ram = gpu_layers, low, fits_ram
     ev.decode, ev.decode_full = decode, decode_full
-    ev.weights, ev.kv_cache = w.total, kc.total
+    ev.weights, ev.kv_cache = qc.w_total, kc.total
     ev.compute = compute * len(gpus) + host_compute
-    ev.overhead = sum(b.overhead_bytes for b in gpus)
+    ev.overhead = overhead
     return ev
 
 
@@ -416,7 +429,7 @@ def estimate(req: FitRequest, catalog: Catalog, setup: Setup | None = None) -> F
     reasons: list[str] = []
 
     if setup.family(req.quant) == "paged" and gpus:
-        ev = _evaluate_paged(req, req.ctx, ac, qc, kc, gpus)
+        ev = setup.evaluate(full_speed=True)  # _evaluate_paged, remembered for the solvers
         util = req.gpu_memory_utilization
         if ev.refused_heads:
             reasons.append(f"{arch.num_attention_heads} attention heads do not split over {len(gpus)} GPUs")
@@ -438,7 +451,7 @@ def estimate(req: FitRequest, catalog: Catalog, setup: Setup | None = None) -> F
             extras={"file_bytes": w.file_bytes},
         )
 
-    ev = _evaluate(req, req.ctx, ac, qc, kc, gpus, setup.ram_budget, setup.host_bw)
+    ev = setup.evaluate(full_speed=True)  # _evaluate, remembered for the solvers (best quant)
     host, gpu_layers, full_offload = ev.host, ev.gpu_layers, ev.full_offload
     assert host is not None
     if req.ram_gib is None and gpus and ev.cpu and not _unified(req):
@@ -524,28 +537,43 @@ def _place_layers(gpus: list[DeviceBudget], ac: ArchCost, qc: QuantCost, kc: KvC
                   last_extra: int) -> tuple[bool, list[tuple[int, int]]]:
     """Split the layers over the GPUs in proportion to their free memory, as llama.cpp's
     default tensor split does; the output layer goes on the last GPU. Fits if every part fits.
-    Returns each GPU's run of layers [start, end)."""
+    Returns whether everything fits and, if it does, each GPU's run of layers [start, end)."""
     n = ac.n
-    cost = _cost_fn(ac, qc, kc)
     if len(gpus) == 1:
         # One GPU takes every layer (its share is 1.0) if they fit, and a greedy fill cannot do better.
         b = gpus[0]
         free = max(b.usable_bytes - b.overhead_bytes - compute, 0) - last_extra
-        return (free > 0 and cost(n) <= free), [(0, n)]
+        if free <= 0:
+            return False, [(0, n)]
+        pf, ps = kc.per_full, kc.per_swa  # _cost_fn(...)(n), inlined
+        nf = ac.full_prefix[n]
+        return (qc.prefix[n] + n * pf if pf == ps else qc.prefix[n] + nf * pf + (n - nf) * ps) <= free, [(0, n)]
     free = [max(b.usable_bytes - b.overhead_bytes - compute, 0) for b in gpus]
     free[-1] -= last_extra
     total_free = sum(max(f, 0) for f in free)
     if total_free <= 0:
         return False, [(0, 0)] * len(gpus)
-    # Layer counts proportional to free memory (cumulative rounding, like llama.cpp's split).
-    placed, acc, start = [], 0.0, 0
+    # Layer counts proportional to free memory (cumulative rounding, like llama.cpp's split),
+    # each part checked as it is cut (the cost of layers [0, j) inlined: see _cost_fn).
+    w, fp, pf, ps = qc.prefix, ac.full_prefix, kc.per_full, kc.per_swa
+    same = pf == ps
+    placed, acc, start, fits = [], 0.0, 0, True
+    c_start = w[0] + 0 * pf if same else w[0] + fp[0] * pf + (0 - fp[0]) * ps
     for f in free:
         acc += max(f, 0) / total_free
         end = round(acc * n)
         placed.append((start, end))
-        start = end
-    if all(cost(e) - cost(s) <= free[gi] for gi, (s, e) in enumerate(placed)):
+        c_end = w[end] + end * pf if same else w[end] + fp[end] * pf + (end - fp[end]) * ps
+        if fits and c_end - c_start > f:
+            fits = False
+        start, c_start = end, c_end
+    if fits:
         return True, placed
+    cost = _cost_fn(ac, qc, kc)
+    if cost(n) - cost(0) > total_free:
+        # The greedy fill's runs cost at most each GPU's free memory, so it cannot place every
+        # layer either. (Callers use the runs only when everything fits.)
+        return False, placed
     # A greedy fill can still fit when per-layer costs are uneven (SWA, dense-first MoE): each
     # GPU in turn takes as many of the next layers as fit in its free memory.
     placed, s = [], 0

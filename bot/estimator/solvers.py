@@ -369,6 +369,10 @@ class _HardwareTable(NamedTuple):
     usable: dict[str, tuple[int, ...]]          # per backend: distinct usable bytes, ascending
     claims: dict[str, tuple[int, ...]]          # per backend: distinct memory bytes, ascending
     bandwidths: dict[str, tuple[float, ...]]    # per backend: distinct bandwidths, ascending
+    # (paged, backend) -> threshold (a value of ``claims`` for paged, else of ``usable``) ->
+    # (row index, its smallest size at or above the threshold, bandwidth) for the rows that
+    # have one, in catalog order: the scan's answer for a memory threshold, before the speed test.
+    at_least: dict[tuple[bool, str], dict[int, tuple[tuple[int, float, float], ...]]]
 
 
 def _hardware_table(catalog: Catalog) -> _HardwareTable:
@@ -381,11 +385,25 @@ def _hardware_table(catalog: Catalog) -> _HardwareTable:
             rows.append((spec, default_backend(spec), spec.memory_bandwidth_gbps, sizes,
                          tuple(usable_bytes(spec, m) for m in sizes), tuple(int(m * GIB) for m in sizes)))
         backends = {r[1] for r in rows}
+        usable = {b: tuple(sorted({u for r in rows if r[1] == b for u in r[4]})) for b in backends}
+        claims = {b: tuple(sorted({m for r in rows if r[1] == b for m in r[5]})) for b in backends}
+        at_least: dict[tuple[bool, str], dict[int, tuple[tuple[int, float, float], ...]]] = {}
+        for paged, values, col in ((False, usable, 4), (True, claims, 5)):
+            for b in backends:
+                per: dict[int, tuple[tuple[int, float, float], ...]] = {}
+                for threshold in values[b]:
+                    hits = []
+                    for idx, r in enumerate(rows):
+                        if r[1] != b:
+                            continue
+                        i = bisect_left(r[col], threshold)
+                        if i < len(r[3]):
+                            hits.append((idx, r[3][i], r[2]))
+                    per[threshold] = tuple(hits)
+                at_least[(paged, b)] = per
         return _HardwareTable(
-            tuple(rows), {b: overhead_bytes(b) for b in backends},
-            {b: tuple(sorted({u for r in rows if r[1] == b for u in r[4]})) for b in backends},
-            {b: tuple(sorted({m for r in rows if r[1] == b for m in r[5]})) for b in backends},
-            {b: tuple(sorted({r[2] for r in rows if r[1] == b})) for b in backends})
+            tuple(rows), {b: overhead_bytes(b) for b in backends}, usable, claims,
+            {b: tuple(sorted({r[2] for r in rows if r[1] == b})) for b in backends}, at_least)
 
     return _HARDWARE_TABLES.get_or(value_token(catalog.hardware), build)
 
@@ -400,6 +418,16 @@ def _lowest(values: tuple, passes: Callable[[Any], bool]) -> Any:
         else:
             lo = mid + 1
     return values[lo] if lo < len(values) else None
+
+
+def _lowest_from(values: tuple, passes: Callable[[Any], bool], guess: float) -> Any:
+    """``_lowest``, starting from a guess of the threshold: when the first value at or above
+    the guess passes and the one before it does not, that is the answer (two tests); otherwise
+    it bisects."""
+    k = bisect_left(values, guess)
+    if (k == len(values) or passes(values[k])) and (k == 0 or not passes(values[k - 1])):
+        return values[k] if k < len(values) else None
+    return _lowest(values, passes)
 
 
 def _hardware_scan(req: FitRequest, catalog: Catalog) -> HardwareScan:
@@ -444,25 +472,53 @@ def _hardware_scan(req: FitRequest, catalog: Catalog) -> HardwareScan:
     table = _hardware_table(catalog)
     runs_on = set(req.runtime.backends) - {"cpu"}  # no GPU backend: never comfortable
     threshold: dict[str, tuple[int | None, float | None]] = {}
+    # Where the thresholds lie, solved from the formulas (only a starting point for the search:
+    # the answer is what the tests themselves say).
+    room = need / (1 - comfortable) if comfortable < 1 else float("inf")
+    moved = seg_w + seg_kv * depth
     for backend in runs_on & table.overhead.keys():
         overhead = table.overhead[backend]
-        memory = _lowest(table.claims[backend] if paged else table.usable[backend],
-                         lambda u, o=overhead: fits(u, o))
+        if paged:
+            guess = (room + overhead / (1 - comfortable)) / util if comfortable < 1 and util > 0 else 0.0
+        else:
+            guess = max(layers + last_extra + overhead + compute,
+                        room + overhead / (1 - comfortable) if comfortable < 1 else 0.0)
+        memory = _lowest_from(table.claims[backend] if paged else table.usable[backend],
+                              lambda u, o=overhead: fits(u, o), guess)
         # The speed test (at least 10 tok/s; vLLM's verdict has none) is the same at every
         # size and only rises with the bandwidth: exact as a threshold too.
-        speed = 0.0 if paged else _lowest(
-            table.bandwidths[backend],
-            lambda bw, b=backend: decode_range_one(seg_w, seg_kv, bw, b, depth)[1] >= pleasant)
-        threshold[backend] = (memory, speed)
+        if paged:
+            min_bw = 0.0
+        else:
+            eff, fixed_ms = speed.DECODE_CALIBRATION.get(backend, speed.DECODE_CALIBRATION["cpu"])
+            per_token = 1 / pleasant - max(0.0, fixed_ms / 1000) if pleasant > 0 else 0.0
+            bw_guess = moved / (per_token * 1e9 * eff) if per_token > 0 and eff > 0 else float("inf")
+            min_bw = _lowest_from(
+                table.bandwidths[backend],
+                lambda bw, b=backend: decode_range_one(seg_w, seg_kv, bw, b, depth)[1] >= pleasant, bw_guess)
+        threshold[backend] = (memory, min_bw)
+    if wired is None:
+        # Each backend's rows at its memory threshold are in the table; keep those at or above
+        # its speed threshold, in catalog order.
+        hits = []
+        for backend, (memory, min_bw) in threshold.items():
+            if memory is None or min_bw is None:
+                continue
+            for idx, size, bandwidth in table.at_least[(paged, backend)][memory]:
+                if bandwidth >= min_bw:
+                    hits.append((idx, size, backend))
+        hits.sort()
+        rows = table.rows
+        found_t = tuple((rows[idx][0], size) for idx, size, _ in hits)
+        return HardwareScan(found_t, {rows[idx][0].id: backend for idx, _, backend in hits},
+                            seg_w, seg_kv, depth)
     found, backend_of = [], {}
     for spec, backend, bandwidth, sizes, usables, mem_bytes in table.rows:
-        memory, speed = threshold.get(backend, (None, None))
-        if speed is None or bandwidth < speed:
+        memory, min_bw = threshold.get(backend, (None, None))
+        if min_bw is None or bandwidth < min_bw:
             continue
         if paged:
             i = bisect_left(mem_bytes, memory) if memory is not None else len(sizes)
-        elif wired is None:
-            i = bisect_left(usables, memory) if memory is not None else len(sizes)
         else:  # an iogpu.wired_limit_mb override (Macs): their usable bytes change
             overhead = table.overhead[backend]
             i = next((j for j, m in enumerate(sizes) if fits(usable_bytes(spec, m, wired), overhead)), len(sizes))

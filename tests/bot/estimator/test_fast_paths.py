@@ -198,3 +198,14 @@ def test_calibration_changes_are_not_served_from_cache(monkeypatch):
     before = solvers.best_quant(req, CAT)
     monkeypatch.setitem(speed.DECODE_CALIBRATION, "metal", (0.01, 50.0))  # a very slow Mac
     assert solvers.best_quant(req, CAT) == ref.best_quant(req, CAT) != before
+
+
+def test_lowest_from_a_guess_is_the_bisection():
+    """The hardware scan starts its threshold searches from a guess; any guess gives the same."""
+    rng = random.Random(3)
+    for _ in range(2000):
+        values = tuple(sorted(set(rng.sample(range(1000), rng.randint(0, 12)))))
+        cut = rng.randint(-5, 1005)
+        guess = rng.choice([rng.uniform(-10, 1010), float("inf"), cut, cut - 0.5])
+        passes = lambda v, c=cut: v >= c
+        assert solvers._lowest_from(values, passes, guess) == solvers._lowest(values, passes)
