@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from bot.card import VERDICT_EMOJI, Action, Card, Menu
 
+from .limits import clamp
+
+MENU_NOTE_CHARS = 80   # a choice's description in a text list: a hint, as the platforms show it
+
 
 def render_text(card: Card, width: int = 100) -> str:
     emoji = VERDICT_EMOJI.get(card.verdict, "")
@@ -39,6 +43,6 @@ def menu_lines(menu: Menu) -> list[str]:
     it would run."""
     lines = [f"{menu.placeholder}:" if menu.placeholder else "Choose:"]
     for choice in menu.choices:
-        note = f"  ({choice.description})" if choice.description else ""
+        note = f"  ({clamp(choice.description, MENU_NOTE_CHARS)})" if choice.description else ""
         lines.append(f"    {choice.label}: {command_line(menu.action_for(choice))}{note}")
     return lines

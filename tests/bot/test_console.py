@@ -31,3 +31,12 @@ def test_markup_in_a_choice_is_printed_literally():
     card = Card(title="t", menus=[Menu("[bold]x[/bold]", "define", "term", (MenuChoice("[red]y", "y"),))])
     text = _printed(card)
     assert "[bold]x[/bold]" in text and "[red]y" in text
+
+
+def test_a_long_choice_description_is_shortened_like_the_platforms_do():
+    long = "A definition that goes on " + "and on " * 40
+    card = Card(title="t", menus=[Menu("Related terms", "define", "term", (MenuChoice("KV cache", "kv-cache", long),))])
+    text = _printed(card)
+    assert "/define term=kv-cache" in text
+    assert "and on " * 15 not in text.replace("\n", " ").replace("│", "")
+    assert "…" in text
