@@ -14,11 +14,11 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 CONFIG_ENV = "RUNLOCALAI_CONFIG"
 
@@ -76,6 +76,17 @@ class Settings(BaseSettings):
     # HTTP modes on PostgreSQL: share the replay memory of signed requests between replicas
     # through the database (one INSERT per request; bot/replay.py). SQLite: always per process.
     replay_shared: bool = True
+    # Servers whose moderators' approvals of community benchmarks count everywhere
+    # ("discord:<guild id>", "slack:<team id>"); other approvals count only in their own server.
+    trusted_servers: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("trusted_servers", mode="before")
+    @classmethod
+    def _server_list(cls, value: Any) -> Any:
+        """RUNLOCALAI_TRUSTED_SERVERS=discord:123,slack:T1 as well as a JSON / YAML list."""
+        if isinstance(value, str) and not value.strip().startswith("["):
+            return [x.strip() for x in value.split(",") if x.strip()]
+        return value
 
     @field_validator("shard_ids", mode="before")
     @classmethod

@@ -29,7 +29,7 @@ from bot.community import (
 from bot.registry import Command, Option, Request
 from bot.store import InvalidTransition, NotFound, get_store
 from bot.store.base import BenchSubmission, Store
-from bot.store.queries import approved_near, community_records
+from bot.store.queries import Viewer, approved_near, community_records
 
 from ._common import UserError, need, need_setup, resolver
 
@@ -67,7 +67,10 @@ def describe(sub: BenchSubmission) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-async def bench_card(model_text: str, hardware_text: str, store: Store | None = None) -> Card:
+async def bench_card(model_text: str, hardware_text: str, store: Store | None = None,
+                     viewer: Viewer | None = None) -> Card:
+    """Curated measurements and the approved community records ``viewer`` may see (all when
+    None: the operator)."""
     cat = get_catalog()
     r = resolver()
     model = need(r.models.resolve(model_text), "model", "llama 3.1 8b") if model_text else None
@@ -85,7 +88,8 @@ async def bench_card(model_text: str, hardware_text: str, store: Store | None = 
     community: list[BenchSubmission] = []
     community_exact = True
     if store is not None:
-        community, community_exact = await approved_near(store, model.id if model else None, hw_ids)
+        community, community_exact = await approved_near(store, model.id if model else None, hw_ids,
+                                                         viewer or Viewer("console"))
     title = " on ".join(x for x in ((model.name if model else ""), ", ".join(sorted(hw_ids))) if x) or "Benchmarks"
     card = Card(title=f"Benchmarks: {title}", verdict="info")
     if not records and not community:
@@ -128,13 +132,22 @@ async def bench_card(model_text: str, hardware_text: str, store: Store | None = 
 # ---------------------------------------------------------------------------------------------
 
 
-async def add_community_evidence(card: Card, model_id: str, quant: str, hardware_ids: set[str], count: int) -> None:
-    """Approved community records on the same tuple, appended to a /willitrun card."""
+def viewer_of(request: Request) -> Viewer:
+    """Whose community records this request may see (see bot/store/queries.py)."""
+    from bot.config import get_settings
+
+    return Viewer(request.platform, request.server_id, frozenset(get_settings().trusted_servers))
+
+
+async def add_community_evidence(card: Card, model_id: str, quant: str, hardware_ids: set[str], count: int,
+                                 viewer: Viewer) -> None:
+    """Approved community records on the same tuple that ``viewer`` may see, appended to a
+    /willitrun card."""
     store = get_store()
     if store is None or len(hardware_ids) != 1:
         return
     try:
-        records = await community_records(store, model_id, quant, hardware_ids, count)
+        records = await community_records(store, model_id, quant, hardware_ids, count, viewer)
     except Exception:  # noqa: BLE001 - evidence is extra; the estimate must still answer
         log.exception("community evidence lookup failed")
         return
@@ -286,7 +299,8 @@ async def handle(request: Request) -> Card:
             return await {"submit": submit, "confirm": confirm, "mine": mine}[action](request, store)
         if not o.get("model") and not o.get("hardware"):
             return error_card("Which benchmarks?", "Give a model and/or hardware: `/bench llama 3.1 8b on rtx 4080`.")
-        return await bench_card(str(o.get("model") or ""), str(o.get("hardware") or ""), store)
+        return await bench_card(str(o.get("model") or ""), str(o.get("hardware") or ""), store,
+                                viewer_of(request))
     except UserError as exc:
         return exc.card
 

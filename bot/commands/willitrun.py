@@ -16,7 +16,7 @@ from catalog.loader import get_catalog
 from catalog.resolve import SetupMatch
 
 from ._common import UserError, bar, gib, need, need_setup, resolver, tok_s
-from .bench import add_community_evidence
+from .bench import add_community_evidence, viewer_of
 
 TIER_TEXT = {
     "comfortable": "Runs comfortably",
@@ -310,7 +310,7 @@ async def handle(request: Request) -> Card:
     card.menus = willitrun_menus(result, request.options, setup)
     req = result.request
     await add_community_evidence(card, req.model.id, req.quant.id, {d.spec.id for d in req.devices},
-                                 sum(d.count for d in req.devices))
+                                 sum(d.count for d in req.devices), viewer_of(request))
     if wants_chart(request):
         from bot.charts import willitrun_chart
 

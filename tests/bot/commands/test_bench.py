@@ -154,6 +154,45 @@ async def test_community_records_in_bench_and_willitrun(store):
     assert "community" not in other_quant.evidence
 
 
+async def test_a_servers_own_approvals_count_only_there_unless_trusted(store, monkeypatch):
+    """Each server moderates its own submissions, so a record its moderator approved is evidence
+    in that server only; approvals by the operator or a trusted server count everywhere."""
+    from bot import config
+
+    sid = await submit_and_confirm(user="u1", server="g1")
+    assert (await run(req("bench-review", user="mod", server="g1", action="approve", id=str(sid)))
+            ).title.endswith("approved")
+    ask = dict(model="llama 3.1 8b", hardware="rtx 4090", quant="Q4_K_M")
+
+    async def evidence(server: str, platform: str = "discord") -> tuple[list[str], list[str]]:
+        will = await run(req("willitrun", server=server, platform=platform, **ask))
+        bench = await run(req("bench", server=server, platform=platform, model="llama 3.1 8b", hardware="rtx 4090"))
+        return will.evidence, bench.evidence
+
+    home, elsewhere, slack = await evidence("g1"), await evidence("g2"), await evidence("g1", platform="slack")
+    assert "community" in home[0] and "community" in home[1]
+    assert "community" not in elsewhere[0] and "community" not in elsewhere[1]
+    assert "community" not in slack[0]                        # same id on another platform: not the same server
+    assert "community" in (await run_text("willitrun", "llama 3.1 8b on rtx 4090 q4_k_m")).evidence  # operator
+
+    monkeypatch.setenv("RUNLOCALAI_TRUSTED_SERVERS", "discord:g1, slack:T9")
+    config.get_settings.cache_clear()
+    try:
+        assert config.get_settings().trusted_servers == ["discord:g1", "slack:T9"]
+        trusted = await evidence("g2")
+        assert "community" in trusted[0] and "community" in trusted[1]
+    finally:
+        monkeypatch.delenv("RUNLOCALAI_TRUSTED_SERVERS")
+        config.get_settings.cache_clear()
+
+
+async def test_operator_approvals_count_everywhere(store):
+    sid = await submit_and_confirm(user="u1", server="g1")
+    await run_text("bench-review", f"approve {sid}")
+    will = await run(req("willitrun", server="g7", model="llama 3.1 8b", hardware="rtx 4090", quant="Q4_K_M"))
+    assert "community" in will.evidence
+
+
 async def test_pending_records_are_not_evidence(store):
     """Unreviewed submissions never count as evidence."""
     await submit_and_confirm()
