@@ -177,3 +177,35 @@ async def test_ack_comes_before_the_answer(slack: SlackSender, fake_slack: FakeS
     await fake_slack.wait_for(lambda: fake_slack.answers)
     assert "computed after the ack" in fake_slack.answers[0]["blocks"][0]["text"]["text"]
     assert fake_slack.answer_paths == ["response_url"]
+
+
+async def test_shutdown_lets_an_answer_in_progress_go_out(fake_slack: FakeSlack, store: MemoryStore,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Graceful shutdown: a command acknowledged but still computing when the server stops is
+    answered through response_url before the app's HTTP session closes."""
+    import asyncio
+
+    import aiohttp
+    from aiohttp.test_utils import TestServer
+
+    from adapters.slack import answers, build_http_app, commands
+    from bot.card import Card
+
+    started = asyncio.Event()
+
+    async def slow_run_text(command: str, text: str, **context: object) -> Card:
+        started.set()
+        await asyncio.sleep(0.5)
+        return Card(title="finished during shutdown")
+
+    monkeypatch.setattr(answers.dispatch, "run_text", slow_run_text)
+    monkeypatch.setattr(commands, "ACK_BUDGET_S", 0.05)
+    server = TestServer(build_http_app(make_settings(fake_slack.api_url), store), host="127.0.0.1")
+    await server.start_server()
+    async with aiohttp.ClientSession() as session:
+        slack = SlackSender(session, f"http://127.0.0.1:{server.port}/slack/events", inbox=fake_slack)
+        status, body, _ = await slack.command("define", "kv cache", response_url=fake_slack.response_url())
+    assert (status, body) == (200, "") and started.is_set() and fake_slack.answers == []
+    await server.close()              # runs the app's cleanup: drain, then close the session
+    assert [a["blocks"][0]["text"]["text"] for a in fake_slack.answers] == ["ℹ️ finished during shutdown"]
+    assert fake_slack.answer_paths == ["response_url"]
