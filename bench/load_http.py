@@ -100,6 +100,15 @@ async def _serve(kind: str, port: int, sink_port: int) -> None:
         else:
             from adapters.slack import build_http_app  # type: ignore[no-redef]
         app = build_http_app(settings, store)
+    await _serve_until_sigterm(app, port)   # the Slack app's cleanup lets answers still running finish
+    if store is not None:
+        await store.close()
+
+
+async def _serve_until_sigterm(app, port: int) -> None:
+    """Serve ``app`` on 127.0.0.1:``port`` until SIGTERM, then stop it gracefully."""
+    from aiohttp import web
+
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
@@ -107,9 +116,6 @@ async def _serve(kind: str, port: int, sink_port: int) -> None:
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     await stop.wait()
     await runner.cleanup()
-    await asyncio.sleep(1)   # Slack: commands still running after their ack
-    if store is not None:
-        await store.close()
 
 
 async def _serve_sink(port: int) -> None:
@@ -124,13 +130,7 @@ async def _serve_sink(port: int) -> None:
 
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", ok)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    stop = asyncio.Event()
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-    await stop.wait()
-    await runner.cleanup()
+    await _serve_until_sigterm(app, port)
 
 
 # -- the load generator (its own process) -----------------------------------------------------------
