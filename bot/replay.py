@@ -37,9 +37,10 @@ class ReplayMemory:
         self.max_remembered = max_remembered
         self._seen: OrderedDict[str, float] = OrderedDict()
 
-    @property
-    def shared(self) -> bool:
-        return self.store is not None
+    async def is_new(self, key: str, now: float | None = None) -> bool:
+        """True the first time ``key`` is accepted: by this process within the window, and by any
+        replica sharing the store. Remembers it either way."""
+        return self.first_here(key, now) and await self._claim_shared(key)
 
     def first_here(self, key: str, now: float | None = None) -> bool:
         """True the first time this process sees ``key`` within the window (and remembers it)."""
@@ -53,9 +54,9 @@ class ReplayMemory:
         seen[key] = now
         return True
 
-    async def first_anywhere(self, key: str) -> bool:
-        """True the first time any replica sharing the store accepts ``key``; a process
-        without a shared store answers for itself. Call after ``first_here`` said True."""
+    async def _claim_shared(self, key: str) -> bool:
+        """True the first time any replica sharing the store claims ``key``; without a shared
+        store, this process answers for itself."""
         if self.store is None:
             return True
         try:

@@ -100,10 +100,8 @@ class InteractionsEndpoint:
             body = await request.read()
         except web.HTTPRequestEntityTooLarge:
             return web.json_response({"error": "body too large"}, status=413)
-        signature = request.headers.get("X-Signature-Ed25519")
-        problem = self.signatures.problem(signature, request.headers.get("X-Signature-Timestamp"), body)
-        if problem is None and not await self.signatures.replays.first_anywhere(str(signature).lower()):
-            problem = "replayed signature (accepted by another replica)"
+        problem = await self.signatures.problem(request.headers.get("X-Signature-Ed25519"),
+                                                request.headers.get("X-Signature-Timestamp"), body)
         if problem is not None:
             log.info("refused an interaction request from %s: %s", request.remote, problem)
             return web.json_response({"error": "invalid request signature"}, status=401)

@@ -18,7 +18,7 @@ MAX_AGE_S = WINDOW_S      # a signature older (or newer) than this is stale
 
 class SignatureCheck:
     """Verifies a request's signature; remembers recent signatures to refuse replays (in this
-    process here; across replicas with ``replays.first_anywhere``, which the endpoint awaits)."""
+    process, and across replicas when ``replays`` shares a store)."""
 
     def __init__(self, public_key_hex: str, max_age_s: float = MAX_AGE_S,
                  replays: ReplayMemory | None = None) -> None:
@@ -26,8 +26,8 @@ class SignatureCheck:
         self.max_age_s = max_age_s
         self.replays = replays or ReplayMemory("discord", window_s=max_age_s)
 
-    def problem(self, signature_hex: str | None, timestamp: str | None, body: bytes,
-                now: float | None = None) -> str | None:
+    async def problem(self, signature_hex: str | None, timestamp: str | None, body: bytes,
+                      now: float | None = None) -> str | None:
         """None when the request is genuine, fresh and new; else why it is refused."""
         now = time.time() if now is None else now
         if not signature_hex or not timestamp:
@@ -43,6 +43,6 @@ class SignatureCheck:
             self._key.verify(timestamp.encode() + body, signature)
         except (BadSignatureError, ValueError):
             return "bad signature"
-        if not self.replays.first_here(signature.hex(), now):
+        if not await self.replays.is_new(signature.hex(), now):
             return "replayed signature"
         return None

@@ -122,7 +122,7 @@ class ReplayGuard:
         ts, sig = headers.get("X-Slack-Request-Timestamp", ""), headers.get("X-Slack-Signature", "")
         if not sig or not self._verifier.is_valid(body=body, timestamp=ts, signature=sig):
             return False  # bolt answers 401 to it anyway
-        return not (self.replays.first_here(sig) and await self.replays.first_anywhere(sig))
+        return not await self.replays.is_new(sig)
 
 
 def _is_integer(text: str) -> bool:

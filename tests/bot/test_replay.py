@@ -38,13 +38,16 @@ class Claims:
 async def test_two_memories_sharing_a_store_accept_a_key_once():
     store = Claims()
     a, b = ReplayMemory("discord", store=store), ReplayMemory("discord", store=store)
-    assert a.first_here("sig") and await a.first_anywhere("sig")
-    assert b.first_here("sig") and not await b.first_anywhere("sig")
+    assert await a.is_new("sig")
+    assert not await b.is_new("sig")            # new to b's process, but a accepted it already
+    assert b.first_here("sig") is False         # and b remembers it locally too
     assert store.keys == {"replay:discord:sig"}
 
 
-async def test_without_a_store_first_anywhere_is_this_process():
-    assert await ReplayMemory("slack").first_anywhere("x") is True
+async def test_without_a_store_this_process_decides():
+    memory = ReplayMemory("slack")
+    assert await memory.is_new("x") is True
+    assert await memory.is_new("x") is False
 
 
 @pytest.mark.parametrize(("url", "shared", "expected"), [
