@@ -84,16 +84,13 @@ class Settings(BaseSettings):
     @classmethod
     def _server_list(cls, value: Any) -> Any:
         """RUNLOCALAI_TRUSTED_SERVERS=discord:123,slack:T1 as well as a JSON / YAML list."""
-        if isinstance(value, str) and not value.strip().startswith("["):
-            return [x.strip() for x in value.split(",") if x.strip()]
-        return value
+        return _comma_list(value)
 
     @field_validator("shard_ids", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
         """SHARD_IDS=0,1,2 as well as the JSON list [0, 1, 2]; empty means unset."""
-        if isinstance(value, str) and not value.strip().startswith("["):
-            value = [int(x) for x in value.split(",") if x.strip()]
+        value = _comma_list(value)   # pydantic turns the "0", "1" ... into ints
         if isinstance(value, int):
             return [value]
         return value or None
@@ -135,6 +132,14 @@ class Settings(BaseSettings):
                                    file_secret_settings: PydanticBaseSettingsSource,
                                    ) -> tuple[PydanticBaseSettingsSource, ...]:
         return init_settings, env_settings, dotenv_settings, YamlFileSource(settings_cls), file_secret_settings
+
+
+def _comma_list(value: Any) -> Any:
+    """An environment value written as ``a,b,c`` as a list of its parts; a JSON list (``[...]``)
+    and anything not a string are left to pydantic."""
+    if isinstance(value, str) and not value.strip().startswith("["):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
 
 
 def _is_secret(field: FieldInfo) -> bool:
