@@ -10,7 +10,6 @@ import logging
 
 from bot.card import Card, error_card
 from bot.commands import build_registry
-from bot.deadlines import finished_within  # noqa: F401 - re-exported for the front-ends
 from bot.dispatch import run
 from bot.ratelimit import Cooldown
 from bot.registry import Request

@@ -19,6 +19,7 @@ from aiohttp import web
 from bot.card import Card, error_card
 from bot.commands import build_registry
 from bot.config import Settings
+from bot.deadlines import finished_within
 from bot.errors_kb import MAX_LOG_BYTES
 from bot.observability import add_ops_routes
 from bot.replay import ReplayMemory, shared_store_for_replays
@@ -26,7 +27,7 @@ from bot.render.discord import CHART_FILENAME, render_discord
 from bot.store.base import Store
 
 from . import server_config
-from .answer import (BUDGET_S, STALE_BUTTON, cooldown_card, failure_card, finished_within,
+from .answer import (BUDGET_S, STALE_BUTTON, cooldown_card, failure_card,
                      permission_card, produce, user_cooldown)
 from .autocomplete import suggestions
 from .message_tools import (EXPLAIN_TERMS, TROUBLESHOOT_THIS, AttachmentRef, explain_terms_card,

@@ -25,11 +25,12 @@ from typing import TYPE_CHECKING, Any, Literal
 import discord
 
 from bot.card import Card, error_card
+from bot.deadlines import finished_within
 from bot.registry import Request
 from bot.render.actions import MENU_PREFIX, PREFIX
 from bot.render.discord import CHART_FILENAME, render_discord
 
-from .answer import (BUDGET_S, STALE_BUTTON, cooldown_card, failure_card, finished_within, is_expensive,
+from .answer import (BUDGET_S, STALE_BUTTON, cooldown_card, failure_card, is_expensive,
                      permission_card, produce)
 from .translate import request_from_choice, request_from_custom_id, server_settings, with_server_defaults
 
