@@ -53,6 +53,6 @@ def slash_command(answers: Answers) -> Callable[..., Awaitable[None]]:
             await ack(**answers.message(card, ephemeral=ephemeral))
             return
         await ack()
-        answers.later(deliver(work, respond), f"/{command.get('command', '?')}".replace("//", "/"))
+        answers.later(deliver(work, respond), str(command.get("command") or "slash command"))
 
     return on_slash_command
