@@ -43,13 +43,15 @@ def build_web_client(settings: Settings) -> AsyncWebClient:
 
 
 def build_app(settings: Settings, answers: Answers) -> AsyncApp:
-    """The bolt app with every listener registered; the signing secret is checked in HTTP mode.
-    Listeners run before the response (see adapters/slack/answers.py): the ack carries fast
-    answers, and slower work continues in ``answers``' background tasks."""
+    """The bolt app with every listener registered. Listeners run before the response (see
+    adapters/slack/answers.py): the ack carries fast answers, and slower work continues in
+    ``answers``' background tasks.
+
+    bolt does not check signatures itself: in HTTP mode ``build_http_app``'s endpoint checks each
+    request once, together with the replay check, before bolt sees it; Socket Mode has none."""
     if settings.slack_bot_token is None:
         raise ValueError("the Slack adapter needs SLACK_BOT_TOKEN")
-    secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
-    app = AsyncApp(client=build_web_client(settings), signing_secret=secret, name="runlocalai",
+    app = AsyncApp(client=build_web_client(settings), name="runlocalai", request_verification_enabled=False,
                    logger=logging.getLogger("adapters.slack.bolt"), process_before_response=True)
     register_listeners(app, answers)
     return app
@@ -63,24 +65,23 @@ async def warm_up() -> None:
 
 
 def build_http_app(settings: Settings, store: Store) -> web.Application:
-    """POST /slack/events (commands, interactivity and events; bolt verifies the signature and
-    answers 401 to a bad, missing or stale one) and GET /healthz."""
+    """POST /slack/events (commands, interactivity and events) and GET /healthz. A request with a
+    bad, missing or stale signature, or a replayed one, is answered 401 before bolt sees it."""
     if settings.slack_signing_secret is None or not settings.slack_signing_secret.get_secret_value().strip():
         raise ValueError("Slack HTTP mode needs SLACK_SIGNING_SECRET")
     answers = Answers(store, cooldown_seconds=settings.cooldown_seconds)
     bolt = build_app(settings, answers)
 
-    replays = ReplayGuard(settings.slack_signing_secret.get_secret_value(),
-                          ReplayMemory("slack", store=shared_store_for_replays(settings, store)))
+    signatures = SignatureCheck(settings.slack_signing_secret.get_secret_value(),
+                                ReplayMemory("slack", store=shared_store_for_replays(settings, store)))
 
     async def slack_events(request: web.Request) -> web.Response:
-        if not _is_integer(request.headers.get("X-Slack-Request-Timestamp", "0")):
-            # bolt's verifier would raise on int(); a malformed signature is a 401, not a 500.
-            return web.json_response({"error": "invalid request"}, status=401)
-        bolt_request = await to_bolt_request(request)
-        if await replays.is_replay(bolt_request.raw_body, request.headers):
-            return web.json_response({"error": "replayed request"}, status=401)
-        return await to_aiohttp_response(await bolt.async_dispatch(bolt_request))
+        body = (await request.read()).decode("utf-8", errors="replace")   # a bad byte fails the HMAC
+        problem = await signatures.problem(body, request.headers)
+        if problem is not None:
+            log.info("refused a Slack request from %s: %s", request.remote, problem)
+            return web.json_response({"error": problem}, status=401)
+        return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
 
     async def healthz(request: web.Request) -> web.Response:
         return web.json_response({"ok": True})
@@ -102,27 +103,30 @@ def build_http_app(settings: Settings, store: Store) -> web.Application:
     return web_app
 
 
-class ReplayGuard:
-    """Refuse a second delivery of a validly signed slash command or interaction.
+class SignatureCheck:
+    """Slack's request signing (HMAC-SHA256 of ``v0:timestamp:body``, timestamp within five
+    minutes), and no second delivery of a validly signed slash command or interaction.
 
     Slack never re-sends those (each carries a fresh trigger id), so a repeat within the
-    5-minute signature window is a replay. Events are left to event-id dedupe: Slack retries
-    them on purpose. The memory is this process's, and shared between replicas through the
-    store on PostgreSQL (bot/replay.py).
+    signature window is a replay. Events are left to event-id dedupe: Slack retries them on
+    purpose. The memory is this process's, and shared between replicas through the store on
+    PostgreSQL (bot/replay.py). See https://api.slack.com/authentication/verifying-requests-from-slack
     """
 
     def __init__(self, signing_secret: str, replays: ReplayMemory | None = None) -> None:
         self._verifier = SignatureVerifier(signing_secret)
         self.replays = replays or ReplayMemory("slack")
 
-    async def is_replay(self, body: str, headers) -> bool:
-        content_type = headers.get("Content-Type", "")
-        if "application/x-www-form-urlencoded" not in content_type:
-            return False
-        ts, sig = headers.get("X-Slack-Request-Timestamp", ""), headers.get("X-Slack-Signature", "")
-        if not sig or not self._verifier.is_valid(body=body, timestamp=ts, signature=sig):
-            return False  # bolt answers 401 to it anyway
-        return not await self.replays.is_new(sig)
+    async def problem(self, body: str, headers) -> str | None:
+        """None when the request is genuine, fresh and not a replay; else why it is refused."""
+        ts, signature = headers.get("X-Slack-Request-Timestamp", ""), headers.get("X-Slack-Signature", "")
+        # SignatureVerifier would raise on a timestamp that is not an integer: a 401, not a 500.
+        if not _is_integer(ts) or not self._verifier.is_valid(body=body, timestamp=ts, signature=signature):
+            return "invalid request"
+        if ("application/x-www-form-urlencoded" in headers.get("Content-Type", "")
+                and not await self.replays.is_new(signature)):
+            return "replayed request"
+        return None
 
 
 def _is_integer(text: str) -> bool:

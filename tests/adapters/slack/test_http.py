@@ -64,6 +64,18 @@ async def test_forged_stale_or_missing_signature_is_rejected(
     assert fake_slack.answers == [] and fake_slack.api_calls == [] and not store.counts
 
 
+async def test_body_that_is_not_utf8_is_refused_not_crashed(
+        slack: SlackSender, fake_slack: FakeSlack, store: MemoryStore) -> None:
+    """Bytes that are not UTF-8 cannot carry a valid signature: 401, never a 500."""
+    raw = b"command=%2Fdefine&text=\xff\xfe"
+    ts = str(int(time.time()))
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": ts,
+               "X-Slack-Signature": sign(raw.decode("latin-1"), ts)}
+    async with slack.session.post(slack.url, data=raw, headers=headers) as resp:
+        assert resp.status == 401
+    assert fake_slack.answers == [] and not store.counts
+
+
 async def test_forged_event_runs_no_autohelp(slack: SlackSender, fake_slack: FakeSlack,
                                              store: MemoryStore) -> None:
     """An unsigned event is rejected before any store access or API call."""
