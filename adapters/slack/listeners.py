@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from slack_bolt.async_app import AsyncApp
 
 from bot.commands import build_registry
@@ -11,9 +13,10 @@ from .answers import Answers
 
 
 def register_listeners(app: AsyncApp, answers: Answers) -> None:
-    on_slash_command = commands.slash_command(answers)
-    for command in build_registry():
-        app.command(f"/{command.name}")(on_slash_command)
+    # One listener for every registry command: bolt tries listeners in order and builds each
+    # one's arguments to match it, so one per command made the last ones cost ten matches.
+    names = "|".join(re.escape(command.name) for command in build_registry())
+    app.command(re.compile(f"^/(?:{names})$"))(commands.slash_command(answers))
     app.command(f"/{workspace_config.CONFIG_COMMAND}")(workspace_config.config_command(answers))
     app.action(actions.FOLLOW_UP_ACTION_ID)(actions.follow_up(answers))
     app.action(actions.LINK_ACTION_ID)(actions.ack_link)
