@@ -252,28 +252,21 @@ async def _metrics(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
-def _interaction_id_of(request: web.Request, body: bytes | None) -> str:
-    if body:
-        try:
-            value = json.loads(body).get("id")
-            if value:
-                return str(value)
-        except (ValueError, AttributeError):
-            pass
-    return request.headers.get("X-Request-Id") or uuid.uuid4().hex[:16]
+def bind_interaction_id(value: object) -> None:
+    """Name the request being served in the log records written from here on (a platform
+    handler calls it once it has parsed the payload's id; ``ops_middleware`` unbinds it)."""
+    if value:
+        interaction_id.set(str(value))
 
 
 @web.middleware
 async def ops_middleware(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
                          ) -> web.StreamResponse:
-    """Times the request by route and status; binds the interaction id (Discord's payload id,
-    else X-Request-Id, else a fresh one) for the log records written while it runs."""
+    """Times the request by route and status; binds an interaction id (X-Request-Id, else a
+    fresh one, until the handler binds the payload's own: ``bind_interaction_id``) for the log
+    records written while it runs."""
     start = time.perf_counter()
-    body = None
-    if (request.method == "POST" and request.path == "/interactions"
-            and request.content_length is not None and request.content_length <= 65_536):
-        body = await request.read()   # aiohttp keeps it: the handler's read() gets the same bytes
-    token = interaction_id.set(_interaction_id_of(request, body))
+    token = interaction_id.set(request.headers.get("X-Request-Id") or uuid.uuid4().hex[:16])
     status = 500
     try:
         response = await handler(request)

@@ -21,7 +21,7 @@ from bot.commands import build_registry
 from bot.config import Settings
 from bot.deadlines import finished_within
 from bot.errors_kb import MAX_LOG_BYTES
-from bot.observability import add_ops_routes
+from bot.observability import add_ops_routes, bind_interaction_id
 from bot.replay import ReplayMemory, shared_store_for_replays
 from bot.render.discord import CHART_FILENAME, render_discord
 from bot.store.base import Store
@@ -111,6 +111,7 @@ class InteractionsEndpoint:
             kind = payload["type"]
         except (ValueError, KeyError, TypeError):
             return web.json_response({"error": "not an interaction"}, status=400)
+        bind_interaction_id(payload.get("id"))
         try:
             if kind == PING:
                 return web.json_response({"type": PONG})
