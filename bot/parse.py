@@ -234,6 +234,24 @@ NATURAL: dict[str, Callable[[str], dict[str, Any]]] = {
 }
 
 
+_SHELL_QUOTING = re.compile(r"[\"'\\]")
+_SHELL_WHITESPACE = re.compile(r"[ \t\r\n]+")   # shlex's whitespace
+
+
+def _words(text: str) -> list[str]:
+    """The words of ``text`` as shlex splits them (quoted values allowed); plain whitespace
+    splitting when a quote is left open. Text with nothing to unquote or unescape, the usual
+    case, is split on shlex's whitespace directly: the same words, without shlex's ~10-30 µs."""
+    if not _SHELL_QUOTING.search(text):
+        return [w for w in _SHELL_WHITESPACE.split(text) if w]
+    if text.count('"') % 2 or text.count("'") % 2:
+        return text.split()
+    try:
+        return shlex.split(text)
+    except ValueError:
+        return text.split()
+
+
 def parse_options(command: Command, text: str) -> dict[str, Any]:
     """Free text -> typed options for ``command``; raises ParseError with a helpful message."""
     if len(text) > MAX_TEXT:
@@ -243,10 +261,7 @@ def parse_options(command: Command, text: str) -> dict[str, Any]:
     # key=value and --key value, for known option names only (quoted values allowed).
     names = {o.name for o in command.options}
     rest: list[str] = []
-    try:
-        words = shlex.split(text) if text.count('"') % 2 == 0 and text.count("'") % 2 == 0 else text.split()
-    except ValueError:
-        words = text.split()
+    words = _words(text)
     i = 0
     while i < len(words):
         w = words[i]

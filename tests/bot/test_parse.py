@@ -1,9 +1,13 @@
 """The free-text option parser used by Slack and the console."""
 
+import shlex
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.commands import build_registry
-from bot.parse import ParseError, parse_context, parse_options
+from bot.parse import ParseError, _words, parse_context, parse_options
 
 REG = build_registry()
 
@@ -43,3 +47,19 @@ def test_oversized_input_rejected():
     """More than 100 KB of text is refused with a clear message."""
     with pytest.raises(ParseError, match="limit"):
         parse_options(REG.get("define"), "x" * 100_001)
+
+
+@given(st.text(alphabet=st.sampled_from(list("ab3=-_.:/ \t\r\n\x0b\u00a0é")), max_size=40))
+def test_words_without_quoting_are_shlex_words(text: str) -> None:
+    """The fast split gives exactly shlex's words (shlex's whitespace only: a non-breaking space
+    or vertical tab stays inside a word, as in shlex)."""
+    assert _words(text) == shlex.split(text)
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ('term="kv cache" more=yes', ["term=kv cache", "more=yes"]),
+    ("it's open", ["it's", "open"]),           # an open quote: plain split, nothing lost
+    ('a\\ b c', ["a b", "c"]),                # an escape: shlex decides
+])
+def test_words_with_quoting_follow_shlex(text: str, words: list[str]) -> None:
+    assert _words(text) == words
