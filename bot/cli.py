@@ -161,10 +161,9 @@ def _write_chart(args: argparse.Namespace, result) -> None:
 def _run_command(name: str, text: str) -> int:
     import asyncio
 
-    from bot.console import print_card
-    from bot.dispatch import run_text
+    from bot.console import answer_text, print_card
 
-    card = asyncio.run(run_text(name, text))
+    card = asyncio.run(answer_text(name, text))
     print_card(card)
     return 2 if card.verdict == "error" else 0
 

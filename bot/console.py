@@ -13,9 +13,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
 
-from .card import VERDICT_EMOJI, Card
+from .card import VERDICT_EMOJI, Card, error_card
 from .commands import build_registry
 from .dispatch import run_text
+from .parse import split_visibility
 from .render.text import menu_lines
 
 _STYLE = {"comfortable": "green", "tradeoffs": "yellow", "no": "red", "info": "blue", "error": "magenta"}
@@ -28,6 +29,15 @@ _BOLD_RE = re.compile(r"\*\*(.+?)\*\*")
 def _markup(text: str) -> str:
     """Escape rich markup in card text (it may echo user input), then render **bold**."""
     return _BOLD_RE.sub(r"[bold]\1[/bold]", escape(text))
+
+
+async def answer_text(name: str, text: str) -> Card:
+    """A command typed in the terminal. Slack's visibility words (``private``, ``ephemeral=yes``)
+    are dropped: only the operator reads the answer here."""
+    text, _, problem = split_visibility(text)
+    if problem is not None:
+        return error_card("I couldn't read that", problem + ".")
+    return await run_text(name, text)
 
 
 def print_card(card: Card, console: Console | None = None) -> None:
@@ -96,7 +106,7 @@ def run_console() -> int:
         if line in ("/quit", "/exit", "quit", "exit"):
             break
         name, _, rest = line.lstrip("/").partition(" ")
-        card = loop.run_until_complete(run_text(name, rest))
+        card = loop.run_until_complete(answer_text(name, rest))
         print_card(card, console)
     if readline is not None:
         try:

@@ -26,6 +26,35 @@ LONG_TEXT_PARSERS = frozenset({"bench", "bench-review"})
 MAX_SPLIT_WORDS = 40
 
 
+_TRUE = {"yes", "true", "on", "1", "y"}
+_FALSE = {"no", "false", "off", "0", "n"}
+_EPHEMERAL_KV_RE = re.compile(r"(?<!\S)(?:--)?ephemeral=(\S*)(?!\S)", re.I)
+_TRAILING_WORD_RE = re.compile(r"(?:^|\s+)(?:--)?(public|private)\s*$", re.I)
+
+
+def split_visibility(text: str) -> tuple[str, bool | None, str | None]:
+    """Take the visibility words out of command text (Slack decides who sees the answer by
+    them; the console and the command line, where only the operator reads, drop them).
+
+    ``ephemeral=yes|no`` anywhere, or a trailing ``public``/``private`` word.
+    Returns (the rest of the text, True for ephemeral / False for in channel / None when not
+    asked, a problem message or None).
+    """
+    requested: bool | None = None
+    m = _EPHEMERAL_KV_RE.search(text)
+    if m:
+        value = m.group(1).lower()
+        if value not in _TRUE | _FALSE:
+            return text, None, f"ephemeral takes yes or no, not {m.group(1)!r}"
+        requested = value in _TRUE
+        text = (text[: m.start()] + " " + text[m.end():]).strip()
+    m = _TRAILING_WORD_RE.search(text)
+    if m and requested is None:
+        requested = m.group(1).lower() == "private"
+        text = text[: m.start()].strip()
+    return text.strip(), requested, None
+
+
 def check_length(command_name: str, option_name: str | None, text: str) -> None:
     """ParseError when ``text`` is too long for this option (pastes may be up to MAX_TEXT)."""
     limit = MAX_TEXT if option_name in LONG_TEXT_OPTIONS else MAX_OPTION_TEXT

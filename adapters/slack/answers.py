@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Awaitable
 from typing import Any
 
@@ -33,34 +32,6 @@ from .permissions import is_admin
 from .response_url import ResponseUrlPoster
 
 log = logging.getLogger(__name__)
-
-_TRUE = {"yes", "true", "on", "1", "y"}
-_FALSE = {"no", "false", "off", "0", "n"}
-_EPHEMERAL_KV_RE = re.compile(r"(?<!\S)(?:--)?ephemeral=(\S*)(?!\S)", re.I)
-_TRAILING_WORD_RE = re.compile(r"(?:^|\s+)(?:--)?(public|private)\s*$", re.I)
-
-
-def split_visibility(text: str) -> tuple[str, bool | None, str | None]:
-    """Take the visibility words out of slash command text.
-
-    ``ephemeral=yes|no`` anywhere, or a trailing ``public``/``private`` word.
-    Returns (the rest of the text, True for ephemeral / False for in channel / None when not
-    asked, a problem message or None).
-    """
-    requested: bool | None = None
-    m = _EPHEMERAL_KV_RE.search(text)
-    if m:
-        value = m.group(1).lower()
-        if value not in _TRUE | _FALSE:
-            return text, None, f"ephemeral takes yes or no, not {m.group(1)!r}"
-        requested = value in _TRUE
-        text = (text[: m.start()] + " " + text[m.end():]).strip()
-    m = _TRAILING_WORD_RE.search(text)
-    if m and requested is None:
-        requested = m.group(1).lower() == "private"
-        text = text[: m.start()].strip()
-    return text.strip(), requested, None
-
 
 def team_of(body: dict[str, Any]) -> str:
     """The workspace id of any bolt payload (slash command, interaction or event)."""

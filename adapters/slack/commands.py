@@ -18,8 +18,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.card import Card, error_card
 from bot.commands import build_registry
 from bot.deadlines import finished_within
+from bot.parse import split_visibility
 
-from .answers import Answers, split_visibility, team_of
+from .answers import Answers, team_of
 
 ACK_BUDGET_S = 2.0   # Slack wants the ack within 3 s; leave room for the network
 

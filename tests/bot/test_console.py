@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from rich.console import Console
 
 from bot.card import Action, Card, Menu, MenuChoice
-from bot.console import print_card
+from bot.console import answer_text, print_card
+from bot.dispatch import run_text
 
 
 def _printed(card: Card) -> str:
@@ -40,3 +42,14 @@ def test_a_long_choice_description_is_shortened_like_the_platforms_do():
     assert "/define term=kv-cache" in text
     assert "and on " * 15 not in text.replace("\n", " ").replace("│", "")
     assert "…" in text
+
+
+@pytest.mark.parametrize("text", ["kv cache private", "kv cache public", "ephemeral=yes kv cache"])
+async def test_slack_visibility_words_are_dropped_in_the_terminal(text: str) -> None:
+    """A command copied from Slack answers the same in the console: who sees it means nothing here."""
+    assert await answer_text("define", text) == await run_text("define", "kv cache")
+
+
+async def test_a_bad_visibility_value_is_explained() -> None:
+    card = await answer_text("define", "kv cache ephemeral=maybe")
+    assert card.verdict == "error" and "ephemeral takes yes or no" in card.summary

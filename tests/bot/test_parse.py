@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.commands import build_registry
-from bot.parse import ParseError, _words, parse_context, parse_options
+from bot.parse import ParseError, _words, parse_context, parse_options, split_visibility
 
 REG = build_registry()
 
@@ -63,3 +63,20 @@ def test_words_without_quoting_are_shlex_words(text: str) -> None:
 ])
 def test_words_with_quoting_follow_shlex(text: str, words: list[str]) -> None:
     assert _words(text) == words
+
+
+@pytest.mark.parametrize(("text", "rest", "requested", "problem"), [
+    ("kv cache", "kv cache", None, False),
+    ("kv cache private", "kv cache", True, False),
+    ("kv cache PUBLIC", "kv cache", False, False),
+    ("--private", "", True, False),
+    ("ephemeral=yes kv cache", "kv cache", True, False),
+    ("kv cache ephemeral=off", "kv cache", False, False),
+    ("ephemeral=yes public", "public", True, False),   # the explicit option wins; 'public' stays text
+    ("private key error here", "private key error here", None, False),
+    ("kv ephemeral=maybe", "kv ephemeral=maybe", None, True),
+])
+def test_split_visibility(text: str, rest: str, requested: bool | None, problem: bool) -> None:
+    """Visibility words are taken out of the text; everything else is left for the core's parser."""
+    got_rest, got_requested, got_problem = split_visibility(text)
+    assert (got_rest, got_requested, got_problem is not None) == (rest, requested, problem)

@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from adapters.slack.answers import split_visibility
 from bot.commands import build_registry
 from bot.dispatch import run_text
 from bot.render.slack import render_slack
@@ -134,23 +133,6 @@ async def test_admin_only_commands_check_users_info(slack: SlackSender, fake_sla
     assert fake_slack.answers[0]["response_type"] == "ephemeral"
     assert "Admins only" in fake_slack.answers[0]["blocks"][0]["text"]["text"]
     assert store.counts[("slack", admin_only[0], "forbidden")] == 1
-
-
-@pytest.mark.parametrize(("text", "rest", "requested", "problem"), [
-    ("kv cache", "kv cache", None, False),
-    ("kv cache private", "kv cache", True, False),
-    ("kv cache PUBLIC", "kv cache", False, False),
-    ("--private", "", True, False),
-    ("ephemeral=yes kv cache", "kv cache", True, False),
-    ("kv cache ephemeral=off", "kv cache", False, False),
-    ("ephemeral=yes public", "public", True, False),   # the explicit option wins; 'public' stays text
-    ("private key error here", "private key error here", None, False),
-    ("kv ephemeral=maybe", "kv ephemeral=maybe", None, True),
-])
-def test_split_visibility(text: str, rest: str, requested: bool | None, problem: bool) -> None:
-    """Visibility words are taken out of the text; everything else is left for the core's parser."""
-    got_rest, got_requested, got_problem = split_visibility(text)
-    assert (got_rest, got_requested, got_problem is not None) == (rest, requested, problem)
 
 
 async def test_ack_comes_before_the_answer(slack: SlackSender, fake_slack: FakeSlack,
