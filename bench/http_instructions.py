@@ -24,33 +24,16 @@ import signal
 import subprocess
 import sys
 import tempfile
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 LOAD = ROOT / "bench" / "load_http.py"
 sys.path.insert(0, str(ROOT / "bench"))
 
-from load_http import NAMES, free_port  # noqa: E402
+from load_http import NAMES, _wait_healthy, free_port  # noqa: E402
 
 WARM_UP = 200          # the requests every load_http.py drive sends before its measured ones
 CONCURRENCY = 4
-
-
-def _healthy(port: int, proc: subprocess.Popen, timeout_s: float = 600) -> None:
-    import time
-
-    end = time.time() + timeout_s
-    while time.time() < end:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server on {port} exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise RuntimeError(f"server on {port} did not become healthy")
 
 
 def _drive(kind: str, port: int, sink_port: int, count: int) -> int:
@@ -72,8 +55,8 @@ def instructions_per_request(kind: str, requests: int) -> float:
                                    "--port", str(port), "--sink-port", str(sink_port)],
                                   cwd=ROOT, stderr=subprocess.DEVNULL)
         try:
-            _healthy(sink_port, sink)
-            _healthy(port, server)
+            _wait_healthy(sink_port, sink)
+            _wait_healthy(port, server, timeout_s=600)   # Python starts ~50x slower under callgrind
             _drive(kind, port, sink_port, 100)                       # caches, settings, imports on first use
             subprocess.run(["callgrind_control", "-z", str(server.pid)], check=True, capture_output=True)
             sent = _drive(kind, port, sink_port, requests)
