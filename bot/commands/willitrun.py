@@ -274,20 +274,43 @@ _HARDWARE_CHOICES = LRU(1024)
 def _hardware_choices(setup: Setup, segment: str | None, current: tuple[str, float] | None
                       ) -> tuple[MenuChoice, ...]:
     scan = hardware_scan(setup.req, setup.catalog, setup)  # what estimate() on each device gives
-    found = [(spec.segment != segment, mem_gib, -spec.memory_bandwidth_gbps, i)
-             for i, (spec, mem_gib) in enumerate(scan.found) if (spec.id, mem_gib) != current]
-    found.sort()
-    choices = []
-    for _, mem_gib, _, i in found[:OTHER_HARDWARE_CHOICES]:
-        spec = scan.found[i][0]
+    ordered = scan.smallest_first()
+    # The asker's segment first; the others only when it has too few (one may be the asker's own).
+    picks = [hit for hit in ordered if hit[0].segment == segment]
+    if len(picks) <= OTHER_HARDWARE_CHOICES:
+        picks += [hit for hit in ordered if hit[0].segment != segment]
+    texts = _device_texts(setup.catalog, setup.hardware_token())
+    choices: list[MenuChoice] = []
+    for spec, mem_gib in picks:
+        if len(choices) == OTHER_HARDWARE_CHOICES:
+            break
+        if (spec.id, mem_gib) == current:
+            continue
+        label, value, tail = texts[spec.id, mem_gib]
         decode = scan.decode(spec)
-        sized = len(spec.memory_gib) > 1
         speed = f"~{tok_s(decode[1])} tok/s · " if decode else ""
-        choices.append(MenuChoice(spec.name + (f" {mem_gib:g}GB" if sized else ""),
-                                  spec.id + (f" {mem_gib:g}gb" if sized else ""),
-                                  f"{VERDICT_EMOJI['comfortable']} {speed}{mem_gib:g} GB · "
-                                  f"{spec.memory_bandwidth_gbps:g} GB/s"))
+        choices.append(MenuChoice(label, value, f"{VERDICT_EMOJI['comfortable']} {speed}{tail}"))
     return tuple(choices)
+
+
+_DEVICE_TEXTS = LRU(4)
+
+
+def _device_texts(catalog, token: int) -> dict[tuple[str, float], tuple[str, str, str]]:
+    """The hardware menu's label, value and memory/bandwidth text of every catalog device at
+    each of its memory sizes, by (id, size); built once per hardware table (``token``: its
+    ``value_token``)."""
+    def build() -> dict[tuple[str, float], tuple[str, str, str]]:
+        texts = {}
+        for spec in catalog.hardware.values():
+            sized = len(spec.memory_gib) > 1
+            for mem_gib in spec.memory_gib:
+                texts[spec.id, mem_gib] = (spec.name + (f" {mem_gib:g}GB" if sized else ""),
+                                           spec.id + (f" {mem_gib:g}gb" if sized else ""),
+                                           f"{mem_gib:g} GB · {spec.memory_bandwidth_gbps:g} GB/s")
+        return texts
+
+    return _DEVICE_TEXTS.get_or(token, build)
 
 
 def _without(args: tuple[tuple[str, str], ...], key: str) -> tuple[tuple[str, str], ...]:

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,7 @@ from catalog.schemas import HardwareSpec, ModelSpec, QuantPreset, RuntimeSpec
 
 from .budget import DeviceBudget, device_budgets
 from .cost import ArchCost, KvCost, QuantCost, arch_cost
+from .keys import value_token
 from .memory import ggml_token, quant_key
 from .speed import (
     APPLE_TFLOPS_PER_CORE,
@@ -142,7 +144,8 @@ class Setup:
     the architecture's tables, the device budgets, the RAM budget and the host's bandwidth.
     ``evaluate`` then gives the verdict, memory and decode speed in O(GPUs), not O(layers)."""
 
-    __slots__ = ("_ggml", "_kv", "_memo", "ac", "budgets", "catalog", "gpus", "host_bw", "keys", "ram_budget", "req")
+    __slots__ = ("_hardware", "_kv", "_memo", "ac", "budgets", "catalog", "ggml", "gpus", "host_bw", "keys",
+                 "ram_budget", "req")
 
     def __init__(self, req: FitRequest, catalog: Catalog) -> None:
         self.req = req
@@ -152,8 +155,9 @@ class Setup:
         self.gpus = [b for b in self.budgets if b.is_gpu and req.backend != "cpu"]
         self.ram_budget = _ram_budget_bytes(req, self.budgets)
         self.host_bw = _host_bandwidth(req, catalog)
-        self._ggml = ggml_token(catalog.ggml_types)
-        self._memo: dict[tuple, Evaluation] = {}
+        self.ggml = ggml_token(catalog.ggml_types)  # the ggml type table's value token
+        self._hardware: int | None = None
+        self._memo: dict[tuple, Evaluation] = {}  # (context, quant_key, full_speed) -> evaluation
         self._kv: dict[tuple[str, int], KvCost] = {}  # (family, context) -> KV cost of this request
         self.keys: dict[Any, Any] = {}  # solvers' cache keys for this request
 
@@ -162,22 +166,31 @@ class Setup:
         assumptions (llama-server's fitted context): budgets, evaluations and the solvers'
         context-free cache keys carry over."""
         other = object.__new__(Setup)
-        for name in ("catalog", "ac", "budgets", "gpus", "ram_budget", "host_bw", "_ggml", "_kv", "_memo"):
+        for name in ("catalog", "ac", "budgets", "gpus", "ram_budget", "host_bw", "ggml", "_hardware", "_kv", "_memo"):
             setattr(other, name, getattr(self, name))
         other.req = req
         # The solvers' keys that leave out the context (and their common part) stay valid.
         other.keys = {k: v for k, v in self.keys.items() if k == "base" or not k[0]}
         return other
 
+    def hardware_token(self) -> int:
+        """``value_token`` of the catalog's hardware table (looked up once per setup)."""
+        if self._hardware is None:
+            self._hardware = value_token(self.catalog.hardware)
+        return self._hardware
+
     def family(self, quant: QuantPreset) -> str:
         return runtime_family(self.req.runtime, quant)
 
     def costs(self, ctx: int, quant: QuantPreset) -> tuple[QuantCost, KvCost]:
-        req = self.req
-        family = runtime_family(req.runtime, quant)
-        qc = self.ac.quant_by_key(quant_key(quant), self._ggml)
+        return self._costs(ctx, quant_key(quant), runtime_family(self.req.runtime, quant))
+
+    def _costs(self, ctx: int, qkey: tuple[str, str, float | None, float], family: str
+               ) -> tuple[QuantCost, KvCost]:
+        qc = self.ac.quant_by_key(qkey, self.ggml)
         kc = self._kv.get((family, ctx))
         if kc is None:
+            req = self.req
             kc = self._kv[(family, ctx)] = self.ac.kv(family, ctx, req.kv_type, req.flash_attn, req.parallel,
                                                      req.n_ubatch, req.kv_unified, req.n_outputs)
         return qc, kc
@@ -189,17 +202,19 @@ class Setup:
         req = self.req
         ctx = req.ctx if ctx is None else ctx
         quant = req.quant if quant is None else quant
-        key = (ctx, quant.id, quant.format, quant.bits_per_weight, quant.unquantized_bits, full_speed)
-        ev = self._memo.get(key)
+        qkey = quant_key(quant)
+        memo = self._memo
+        ev = memo.get((ctx, qkey, full_speed))
         if ev is None and not full_speed:  # the same, with the speed at full context as well
-            ev = self._memo.get(key[:-1] + (True,))
+            ev = memo.get((ctx, qkey, True))
         if ev is None:
-            qc, kc = self.costs(ctx, quant)
-            if self.gpus and runtime_family(req.runtime, quant) == "paged":
+            family = runtime_family(req.runtime, quant)
+            qc, kc = self._costs(ctx, qkey, family)
+            if self.gpus and family == "paged":
                 ev = _evaluate_paged(req, ctx, self.ac, qc, kc, self.gpus, full_speed)
             else:
                 ev = _evaluate(req, ctx, self.ac, qc, kc, self.gpus, self.ram_budget, self.host_bw, full_speed)
-            self._memo[key] = ev
+            memo[(ctx, qkey, full_speed)] = ev
         return ev
 
 
@@ -270,13 +285,22 @@ def _evaluate(req: FitRequest, ctx: int, ac: ArchCost, qc: QuantCost, kc: KvCost
         gpu_layers += e - s
     # The GPUs hold one contiguous run of layers (each split fills them in order).
     lo_run, hi_run = (placed[0][0], placed[-1][1]) if placed else (n_layers, n_layers)
-    cpu = [r for r in ((0, lo_run), (hi_run, n_layers)) if r[1] > r[0]] if gpu_layers else [(0, n_layers)]
+    if not gpu_layers:
+        cpu = [(0, n_layers)]
+    else:
+        cpu = [(0, lo_run)] if lo_run > 0 else []
+        if n_layers > hi_run:
+            cpu.append((hi_run, n_layers))
 
     rows = []
     low = None
     overhead = 0
     last_gi = len(gpus) - 1
     full_prefix, per_full, per_swa = ac.full_prefix, kc.per_full, kc.per_swa
+    # Each GPU's speed segment as well (speed.Segment's fields, as plain tuples; the output's
+    # bytes and system RAM are added below), for the speed if the verdict is not "no".
+    active_sum, tok_run, backend = qc.active_sum, kc.tok_run, req.backend
+    segments: list[tuple[float, float, float, str]] = []
     for gi, (b, (s, e)) in enumerate(zip(gpus, placed)):
         wts = prefix[e] - prefix[s] + ((w.output + w.vision) if full_offload and gi == last_gi else 0)
         nf = full_prefix[e] - full_prefix[s]
@@ -287,6 +311,8 @@ def _evaluate(req: FitRequest, ctx: int, ac: ArchCost, qc: QuantCost, kc: KvCost
         if full_offload:
             room = (usable - (wts + kvb + compute + b.overhead_bytes)) / usable if usable > 0 else -1.0
             low = room if low is None or room < low else low
+        if e > s:  # ArchCost.kv_tok_sum, inlined
+            segments.append((active_sum(s, e), tok_run(nf) if nf else 0.0, b.bandwidth_gbps, backend))
 
     cpu_count = n_layers - gpu_layers
     # Weights and KV of the CPU's runs (sums in run order, ArchCost.kv_sum inlined).
@@ -314,12 +340,8 @@ def _evaluate(req: FitRequest, ctx: int, ac: ArchCost, qc: QuantCost, kc: KvCost
     decode = decode_full = None
     if tier != "no":
         out_bytes = w.output
-        # Segments (speed.Segment's fields, as plain tuples): each GPU's run, then system RAM.
-        segments: list[tuple[float, float, float, str]] = [
-            (qc.active_sum(s, e), ac.kv_tok_sum(kc, s, e), b.bandwidth_gbps, req.backend)
-            for b, (s, e) in zip(gpus, placed) if e > s]
         bw, host_backend = host_bw
-        cpu_active = _active_over(qc, cpu) + (0 if full_offload else out_bytes)
+        cpu_active = (_active_over(qc, cpu) if cpu else 0) + (0 if full_offload else out_bytes)
         if segments and full_offload:
             s_ = segments[-1]
             segments[-1] = (s_[0] + out_bytes, s_[1], s_[2], s_[3])
@@ -548,26 +570,31 @@ def _place_layers(gpus: list[DeviceBudget], ac: ArchCost, qc: QuantCost, kc: KvC
         pf, ps = kc.per_full, kc.per_swa  # _cost_fn(...)(n), inlined
         nf = ac.full_prefix[n]
         return (qc.prefix[n] + n * pf if pf == ps else qc.prefix[n] + nf * pf + (n - nf) * ps) <= free, [(0, n)]
-    free = [max(b.usable_bytes - b.overhead_bytes - compute, 0) for b in gpus]
-    free[-1] -= last_extra
-    total_free = sum(max(f, 0) for f in free)
+    # (``x if x > 0 else 0`` rather than ``max(x, 0)``: the builtin's call costs more, per GPU
+    # and per probe.)
+    free = []
+    for b in gpus:
+        f = b.usable_bytes - b.overhead_bytes - compute
+        free.append(f if f > 0 else 0)  # noqa: FURB136
+    free[-1] -= last_extra  # only the last GPU's free memory can be negative
+    total_free = sum(free) - min(free[-1], 0)  # the sum of max(f, 0)
     if total_free <= 0:
         return False, [(0, 0)] * len(gpus)
     # Layer counts proportional to free memory (cumulative rounding, like llama.cpp's split),
     # each part checked as it is cut (the cost of layers [0, j) inlined: see _cost_fn).
     w, fp, pf, ps = qc.prefix, ac.full_prefix, kc.per_full, kc.per_swa
     same = pf == ps
-    placed, acc, start, fits = [], 0.0, 0, True
+    placed, acc, start = [], 0.0, 0
     c_start = w[0] + 0 * pf if same else w[0] + fp[0] * pf + (0 - fp[0]) * ps
     for f in free:
-        acc += max(f, 0) / total_free
+        acc += (f if f > 0 else 0) / total_free  # noqa: FURB136
         end = round(acc * n)
         placed.append((start, end))
         c_end = w[end] + end * pf if same else w[end] + fp[end] * pf + (end - fp[end]) * ps
-        if fits and c_end - c_start > f:
-            fits = False
+        if c_end - c_start > f:
+            break  # this part does not fit (callers use the runs only when everything fits)
         start, c_start = end, c_end
-    if fits:
+    else:
         return True, placed
     cost = _cost_fn(ac, qc, kc)
     if cost(n) - cost(0) > total_free:
@@ -594,10 +621,27 @@ def _place_partial(gpus: list[DeviceBudget], ac: ArchCost, qc: QuantCost, kc: Kv
     for gi in reversed(range(len(gpus))):
         b = gpus[gi]
         free = max(b.usable_bytes - b.overhead_bytes - compute, 0)
-        s = bisect_left(range(e + 1), cost(e) - free, key=cost)
+        c_e = cost(e)
+        # Layers [s, e) that fit in ``free``: first guessed as if every layer cost the average
+        # of layers [0, e) (cost(0) is 0).
+        s = _first_reaching(cost, c_e - free, e, e - free * e // c_e if c_e > 0 else 0)
         placed[gi] = (s, e)
         e = s
     return placed
+
+
+def _first_reaching(cost: Callable[[int], int], target: int, hi: int, guess: int) -> int:
+    """``bisect_left(range(hi + 1), target, key=cost)`` for a non-decreasing ``cost``: the first
+    j in [0, hi] with cost(j) >= target (hi + 1 if none). Tries ``guess`` and its neighbour
+    first (two calls when the guess is right, instead of ~log2(hi)), then bisects what is left."""
+    j = min(max(guess, 0), hi)
+    if cost(j) >= target:
+        if j == 0 or cost(j - 1) < target:
+            return j
+        return bisect_left(range(hi + 1), target, 0, j - 1, key=cost)
+    if j == hi or cost(j + 1) >= target:
+        return j + 1
+    return bisect_left(range(hi + 1), target, j + 2, hi + 1, key=cost)
 
 
 def matmul_tflops(spec: HardwareSpec) -> float:

@@ -13,6 +13,7 @@ from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import replace
+from operator import itemgetter
 from threading import Lock
 from typing import Any, NamedTuple, TypeVar
 
@@ -23,9 +24,8 @@ from catalog.schemas import HardwareSpec
 from . import fit as fit_mod
 from . import speed
 from .budget import GIB, overhead_bytes, usable_bytes
-from .cost import arch_cost
 from .fit import FitRequest, Setup, _place_layers, estimate, runtime_family
-from .keys import ValueKey, value_token
+from .keys import ValueKey
 from .memory import ggml_token, quant_key
 from .plan import default_backend
 from .speed import decode_range_one
@@ -41,6 +41,9 @@ _CTX_STEP = 256
 T = TypeVar("T")
 
 
+_MISSING = object()
+
+
 class LRU:
     """A small least-recently-used cache. Keys are values (tuples of plain data, ValueKey),
     never ``id()``. Safe to share between threads (the value is computed outside the lock)."""
@@ -52,11 +55,10 @@ class LRU:
 
     def get_or(self, key: Any, make: Callable[[], T]) -> T:
         with self._lock:
-            try:
+            value = self._data.get(key, _MISSING)
+            if value is not _MISSING:
                 self._data.move_to_end(key)
-                return self._data[key]
-            except KeyError:
-                pass
+                return value
         value = make()
         with self._lock:
             self._data[key] = value
@@ -89,12 +91,12 @@ def request_key(req: FitRequest, catalog: Catalog, *, ctx: bool = True, devices:
     setting, the ggml table, and the calibration constants in force (calibration patches them).
     Names, sources and other text that do not change a number are left out; ``ctx=False``
     leaves out the context, ``devices=False`` the devices and backend."""
-    return _variant(_base_key(req, catalog), req, catalog, ctx, devices)
+    return _variant(_base_key(req, ggml_token(catalog.ggml_types)), req, catalog, ctx, devices)
 
 
-def _base_key(req: FitRequest, catalog: Catalog) -> ValueKey:
+def _base_key(req: FitRequest, ggml: int) -> ValueKey:
     return ValueKey((
-        req.model.architecture, quant_key(req.quant), ggml_token(catalog.ggml_types),
+        req.model.architecture, quant_key(req.quant), ggml,
         req.runtime.id, tuple(req.runtime.formats), tuple(req.runtime.backends),
         req.kv_type, req.flash_attn, req.parallel, req.ram_gib, req.prompt_tokens, req.n_ubatch,
         req.wired_limit_gib, req.gpu_memory_utilization, req.kv_unified, req.n_outputs,
@@ -133,7 +135,7 @@ def _key(setup: Setup, ctx: bool = True, devices: bool = True) -> ValueKey:
     if got is None:
         base = memo.get("base")
         if base is None:
-            base = memo["base"] = _base_key(setup.req, setup.catalog)
+            base = memo["base"] = _base_key(setup.req, setup.ggml)
         got = memo[(ctx, devices)] = _variant(base, setup.req, setup.catalog, ctx, devices)
     return got
 
@@ -198,16 +200,15 @@ def _boundary(setup: Setup, comfortable: bool, a: int, m_a: float, b: int, m_b: 
     """The largest step s in [a, b) that runs, given that a runs, b is taken not to, and
     running is monotone. The margin (bytes or headroom left) is near-linear in the context, so
     its zero crossing is guessed by false position (Illinois variant: an end kept twice has its
-    margin halved) for up to 4 probes, then bisected. Over 346 searches on the catalog: 3.5
-    probes on average, 16 at most (bisection: 8.7 and 12)."""
+    margin halved) for up to 4 probes. Those land close to the boundary but can stall on one
+    side of it where the margin is flat (KV cells are padded, per sequence with parallel
+    slots), so the search then gallops from the end probed last and bisects what is left.
+    Over the 249 monotone searches of the test sweep (test_fast_paths.py): 3.3 probes on
+    average, 13 at most (false position then bisection: 3.6 and 15; bisection: ~8.7)."""
     side, guesses = 0, 4
-    while b - a > 1:
-        if guesses and m_a > 0 > m_b:
-            guess = a + int((b - a) * (m_a / (m_a - m_b)))
-            guesses -= 1
-        else:
-            guess = (a + b) // 2
-        guess = min(max(guess, a + 1), b - 1)
+    while b - a > 1 and guesses and m_a > 0 > m_b:
+        guess = min(max(a + int((b - a) * (m_a / (m_a - m_b))), a + 1), b - 1)
+        guesses -= 1
         ok, m = _probe(setup, guess * _CTX_STEP, comfortable)
         if ok:
             a, m_a = guess, m
@@ -219,7 +220,34 @@ def _boundary(setup: Setup, comfortable: bool, a: int, m_a: float, b: int, m_b: 
             if side == -1:
                 m_a /= 2
             side = -1
+    if side:
+        a, b = _gallop(setup, comfortable, a, b, from_b=side == -1)
+    while b - a > 1:
+        mid = (a + b) // 2
+        if _probe(setup, mid * _CTX_STEP, comfortable)[0]:
+            a = mid
+        else:
+            b = mid
     return a
+
+
+def _gallop(setup: Setup, comfortable: bool, a: int, b: int, from_b: bool) -> tuple[int, int]:
+    """Narrow [a, b] (a runs, b does not) from one end: probe 1, 2, 4 ... steps inside it,
+    moving that end, until a probe lands on the other side of the boundary."""
+    step = 1
+    while True:
+        guess = b - step if from_b else a + step
+        if not a < guess < b:
+            return a, b
+        if _probe(setup, guess * _CTX_STEP, comfortable)[0]:
+            a = guess
+            if from_b:
+                return a, b
+        else:
+            b = guess
+            if not from_b:
+                return a, b
+        step *= 2
 
 
 def _probe(setup: Setup, ctx: int, comfortable: bool) -> tuple[bool, float]:
@@ -241,17 +269,18 @@ def _probe(setup: Setup, ctx: int, comfortable: bool) -> tuple[bool, float]:
     qc, kc = setup.costs(ctx, req.quant)
     w = qc.w
     last_extra = w.output + w.vision + kc.output_buf
+    # The placement estimate() starts with: comfortable needs it to fit too, so a context
+    # where it does not costs no full evaluation.
+    full, placed = _place_layers(gpus, ac, qc, kc, kc.compute, last_extra)
+    if not full:
+        return False, min(_free_margin(gpus, ac, qc, kc, last_extra), -1.0)
     if comfortable:
         ev = setup.evaluate(ctx=ctx)
         usable = min(b.usable_bytes for b in gpus)
         if ev.tier == "comfortable":
             return True, max((ev.low - fit_mod.HEADROOM_COMFORTABLE) * usable, 1.0)
-        if ev.full_offload:  # too little headroom (or too slow: then the sign is all that counts)
-            return False, min((ev.low - fit_mod.HEADROOM_COMFORTABLE) * usable, -1.0)
-        return False, min(_free_margin(gpus, ac, qc, kc, last_extra), -1.0)
-    full, placed = _place_layers(gpus, ac, qc, kc, kc.compute, last_extra)
-    if not full:
-        return False, min(_free_margin(gpus, ac, qc, kc, last_extra), -1.0)
+        # too little headroom (or too slow: then the sign is all that counts)
+        return False, min((ev.low - fit_mod.HEADROOM_COMFORTABLE) * usable, -1.0)
     if sum(e - s for s, e in placed) != ac.n:
         return False, -1.0
     return True, max(_free_margin(gpus, ac, qc, kc, last_extra), 1.0)
@@ -324,17 +353,33 @@ def comfortable_hardware(req: FitRequest, catalog: Catalog, setup: Setup | None 
 
 class HardwareScan:
     """The result of ``hardware_scan``: ``found`` is (spec, smallest memory size that runs
-    comfortably) in catalog order; ``decode(spec)`` is that device's decode speed range."""
+    comfortably) in catalog order; ``smallest_first()`` the same pairs ordered by memory size,
+    then the fastest memory first, then catalog order; ``decode(spec)`` is that device's decode
+    speed range."""
 
-    __slots__ = ("_backend", "_depth", "_kv", "_weight", "found")
+    __slots__ = ("_depth", "_groups", "_kv", "_table", "_weight")
 
-    def __init__(self, found: tuple[tuple[HardwareSpec, float], ...], backend: dict[str, str],
+    def __init__(self, groups: tuple[tuple[tuple[_Hit, ...], float], ...], table: _HardwareTable,
                  weight: float, kv: float, depth: int) -> None:
-        self.found, self._backend = found, backend
+        self._groups, self._table = groups, table  # groups: (hits, the least bandwidth kept)
         self._weight, self._kv, self._depth = weight, kv, depth
 
+    def _hits(self) -> list[_Hit]:
+        return [hit for group, min_bw in self._groups for hit in group if hit[3] >= min_bw]
+
+    def smallest_first(self) -> list[tuple[HardwareSpec, float]]:
+        hits = self._hits()
+        hits.sort()  # by rank; each group is already in that order
+        rows = self._table.rows
+        return [(rows[idx][0], size) for _, idx, size, _ in hits]
+
+    @property
+    def found(self) -> tuple[tuple[HardwareSpec, float], ...]:
+        rows = self._table.rows
+        return tuple((rows[idx][0], size) for _, idx, size, _ in sorted(self._hits(), key=itemgetter(1)))
+
     def decode(self, spec: HardwareSpec) -> tuple[float, float, float]:
-        return decode_range_one(self._weight, self._kv, spec.memory_bandwidth_gbps, self._backend[spec.id],
+        return decode_range_one(self._weight, self._kv, spec.memory_bandwidth_gbps, self._table.backend[spec.id],
                                 self._depth)
 
 
@@ -347,13 +392,13 @@ def hardware_scan(req: FitRequest, catalog: Catalog, setup: Setup | None = None)
     every size of a device and only rises with its bandwidth, so it is a threshold per backend,
     found by bisection over the bandwidths in play."""
     setup = _setup(req, catalog, setup)
-    return _HARDWARE.get_or(hardware_key(setup), lambda: _hardware_scan(req, catalog))
+    return _HARDWARE.get_or(hardware_key(setup), lambda: _hardware_scan(setup))
 
 
 def hardware_key(setup: Setup) -> tuple[ValueKey, int]:
     """What ``hardware_scan`` depends on: the request without its devices, and the catalog's
     hardware table."""
-    return _key(setup, devices=False), value_token(setup.catalog.hardware)
+    return _key(setup, devices=False), setup.hardware_token()
 
 
 _HARDWARE_TABLES = LRU(8)
@@ -365,17 +410,25 @@ class _HardwareTable(NamedTuple):
     # In catalog order: (spec, default backend, bandwidth, sizes, usable bytes per size (macOS's
     # default GPU limit for Macs), bytes per size).
     rows: tuple[tuple[HardwareSpec, str, float, tuple[float, ...], tuple[int, ...], tuple[int, ...]], ...]
+    backend: dict[str, str]                     # default backend by hardware id
     overhead: dict[str, int]                    # per backend
     usable: dict[str, tuple[int, ...]]          # per backend: distinct usable bytes, ascending
     claims: dict[str, tuple[int, ...]]          # per backend: distinct memory bytes, ascending
     bandwidths: dict[str, tuple[float, ...]]    # per backend: distinct bandwidths, ascending
-    # (paged, backend) -> threshold (a value of ``claims`` for paged, else of ``usable``) ->
-    # (row index, its smallest size at or above the threshold, bandwidth) for the rows that
-    # have one, in catalog order: the scan's answer for a memory threshold, before the speed test.
-    at_least: dict[tuple[bool, str], dict[int, tuple[tuple[int, float, float], ...]]]
+    rank: dict[tuple[int, float], int]          # (row index, size) -> its place in ``_Hit`` order
+    # (paged, backend) -> threshold (a value of ``claims`` for paged, else of ``usable``) -> a
+    # hit for each row that has a size at or above the threshold (its smallest), in rank order:
+    # the scan's answer for a memory threshold, before the speed test.
+    at_least: dict[tuple[bool, str], dict[int, tuple[_Hit, ...]]]
 
 
-def _hardware_table(catalog: Catalog) -> _HardwareTable:
+# A device the hardware scan finds: (rank, row index, memory size, bandwidth). Ranks order the
+# catalog's (device, size) pairs by size, then the fastest memory first, then catalog order.
+_Hit = tuple[int, int, float, float]
+
+
+def _hardware_table(catalog: Catalog, token: int) -> _HardwareTable:
+    """``token``: ``value_token(catalog.hardware)``."""
     def build() -> _HardwareTable:
         rows = []
         for spec in catalog.hardware.values():
@@ -384,13 +437,15 @@ def _hardware_table(catalog: Catalog) -> _HardwareTable:
             sizes = tuple(spec.memory_gib)
             rows.append((spec, default_backend(spec), spec.memory_bandwidth_gbps, sizes,
                          tuple(usable_bytes(spec, m) for m in sizes), tuple(int(m * GIB) for m in sizes)))
+        pairs = sorted((size, -r[2], idx) for idx, r in enumerate(rows) for size in r[3])
+        rank = {(idx, size): k for k, (size, _, idx) in enumerate(pairs)}
         backends = {r[1] for r in rows}
         usable = {b: tuple(sorted({u for r in rows if r[1] == b for u in r[4]})) for b in backends}
         claims = {b: tuple(sorted({m for r in rows if r[1] == b for m in r[5]})) for b in backends}
-        at_least: dict[tuple[bool, str], dict[int, tuple[tuple[int, float, float], ...]]] = {}
+        at_least: dict[tuple[bool, str], dict[int, tuple[_Hit, ...]]] = {}
         for paged, values, col in ((False, usable, 4), (True, claims, 5)):
             for b in backends:
-                per: dict[int, tuple[tuple[int, float, float], ...]] = {}
+                per: dict[int, tuple[_Hit, ...]] = {}
                 for threshold in values[b]:
                     hits = []
                     for idx, r in enumerate(rows):
@@ -398,14 +453,14 @@ def _hardware_table(catalog: Catalog) -> _HardwareTable:
                             continue
                         i = bisect_left(r[col], threshold)
                         if i < len(r[3]):
-                            hits.append((idx, r[3][i], r[2]))
-                    per[threshold] = tuple(hits)
+                            hits.append((rank[idx, r[3][i]], idx, r[3][i], r[2]))
+                    per[threshold] = tuple(sorted(hits))
                 at_least[(paged, b)] = per
         return _HardwareTable(
-            tuple(rows), {b: overhead_bytes(b) for b in backends}, usable, claims,
-            {b: tuple(sorted({r[2] for r in rows if r[1] == b})) for b in backends}, at_least)
+            tuple(rows), {r[0].id: r[1] for r in rows}, {b: overhead_bytes(b) for b in backends}, usable, claims,
+            {b: tuple(sorted({r[2] for r in rows if r[1] == b})) for b in backends}, rank, at_least)
 
-    return _HARDWARE_TABLES.get_or(value_token(catalog.hardware), build)
+    return _HARDWARE_TABLES.get_or(token, build)
 
 
 def _lowest(values: tuple, passes: Callable[[Any], bool]) -> Any:
@@ -430,12 +485,10 @@ def _lowest_from(values: tuple, passes: Callable[[Any], bool], guess: float) -> 
     return _lowest(values, passes)
 
 
-def _hardware_scan(req: FitRequest, catalog: Catalog) -> HardwareScan:
-    ac = arch_cost(req.model.architecture)
+def _hardware_scan(setup: Setup) -> HardwareScan:
+    req, catalog, ac = setup.req, setup.catalog, setup.ac
     family = runtime_family(req.runtime, req.quant)
-    qc = ac.quant(req.quant, catalog.ggml_types)
-    kc = ac.kv(family, req.ctx, req.kv_type, req.flash_attn, req.parallel, req.n_ubatch,
-               req.kv_unified, req.n_outputs)
+    qc, kc = setup.costs(req.ctx, req.quant)
     w, n = qc.w, ac.n
     depth = min(req.prompt_tokens, req.ctx)
     comfortable, pleasant = fit_mod.HEADROOM_COMFORTABLE, fit_mod.PLEASANT_TOK_S
@@ -469,7 +522,7 @@ def _hardware_scan(req: FitRequest, catalog: Catalog) -> HardwareScan:
         low = (usable - (need + overhead)) / usable if usable > 0 else -1.0
         return low >= comfortable
 
-    table = _hardware_table(catalog)
+    table = _hardware_table(catalog, setup.hardware_token())
     runs_on = set(req.runtime.backends) - {"cpu"}  # no GPU backend: never comfortable
     threshold: dict[str, tuple[int | None, float | None]] = {}
     # Where the thresholds lie, solved from the formulas (only a starting point for the search:
@@ -498,22 +551,14 @@ def _hardware_scan(req: FitRequest, catalog: Catalog) -> HardwareScan:
                 lambda bw, b=backend: decode_range_one(seg_w, seg_kv, bw, b, depth)[1] >= pleasant, bw_guess)
         threshold[backend] = (memory, min_bw)
     if wired is None:
-        # Each backend's rows at its memory threshold are in the table; keep those at or above
-        # its speed threshold, in catalog order.
-        hits = []
-        for backend, (memory, min_bw) in threshold.items():
-            if memory is None or min_bw is None:
-                continue
-            for idx, size, bandwidth in table.at_least[(paged, backend)][memory]:
-                if bandwidth >= min_bw:
-                    hits.append((idx, size, backend))
-        hits.sort()
-        rows = table.rows
-        found_t = tuple((rows[idx][0], size) for idx, size, _ in hits)
-        return HardwareScan(found_t, {rows[idx][0].id: backend for idx, _, backend in hits},
-                            seg_w, seg_kv, depth)
-    found, backend_of = [], {}
-    for spec, backend, bandwidth, sizes, usables, mem_bytes in table.rows:
+        # Each backend's rows at its memory threshold are in the table; those at or above its
+        # speed threshold run it comfortably.
+        return HardwareScan(tuple((table.at_least[(paged, backend)][memory], min_bw)
+                                  for backend, (memory, min_bw) in threshold.items()
+                                  if memory is not None and min_bw is not None),
+                            table, seg_w, seg_kv, depth)
+    found = []
+    for idx, (spec, backend, bandwidth, sizes, usables, mem_bytes) in enumerate(table.rows):
         memory, min_bw = threshold.get(backend, (None, None))
         if min_bw is None or bandwidth < min_bw:
             continue
@@ -522,10 +567,9 @@ def _hardware_scan(req: FitRequest, catalog: Catalog) -> HardwareScan:
         else:  # an iogpu.wired_limit_mb override (Macs): their usable bytes change
             overhead = table.overhead[backend]
             i = next((j for j, m in enumerate(sizes) if fits(usable_bytes(spec, m, wired), overhead)), len(sizes))
-        if i < len(sizes):
-            found.append((spec, sizes[i]))  # the smallest size that runs it comfortably
-            backend_of[spec.id] = backend
-    return HardwareScan(tuple(found), backend_of, seg_w, seg_kv, depth)
+        if i < len(sizes):  # the smallest size that runs it comfortably
+            found.append((table.rank[idx, sizes[i]], idx, sizes[i], bandwidth))
+    return HardwareScan(((tuple(found), float("-inf")),), table, seg_w, seg_kv, depth)
 
 
 def smallest_hardware(req: FitRequest, catalog: Catalog, limit: int = 3) -> list[str]:

@@ -209,3 +209,32 @@ def test_lowest_from_a_guess_is_the_bisection():
         guess = rng.choice([rng.uniform(-10, 1010), float("inf"), cut, cut - 0.5])
         passes = lambda v, c=cut: v >= c
         assert solvers._lowest_from(values, passes, guess) == solvers._lowest(values, passes)
+
+
+def test_first_reaching_from_a_guess_is_the_bisection():
+    """Partial offload finds each GPU's first layer from a guess; any guess gives bisect's answer."""
+    from bisect import bisect_left
+
+    from bot.estimator.fit import _first_reaching
+
+    rng = random.Random(4)
+    for _ in range(5000):
+        prefix = [0]
+        for _ in range(rng.randint(0, 20)):
+            prefix.append(prefix[-1] + rng.choice([0, 0, 1, 2, 5, 9]))  # non-decreasing costs
+        hi = len(prefix) - 1
+        target = rng.randint(-3, prefix[-1] + 3)
+        guess = rng.randint(-3, hi + 3)
+        cost = prefix.__getitem__
+        assert _first_reaching(cost, target, hi, guess) == bisect_left(range(hi + 1), target, key=cost)
+
+
+def test_hardware_scan_smallest_first_is_found_sorted_by_size_then_bandwidth():
+    """The hardware menu's order: ``smallest_first`` is ``found`` sorted by memory size, then the
+    fastest memory, then catalog order."""
+    for req in list(requests(models=MODELS[::7], hardware=["rtx 3090", "m4 max 64gb", "8x h100"]))[:40]:
+        solvers.clear_caches()
+        scan = solvers.hardware_scan(req, CAT)
+        order = {spec.id: i for i, spec in enumerate(CAT.hardware.values())}
+        expected = sorted(scan.found, key=lambda hit: (hit[1], -hit[0].memory_bandwidth_gbps, order[hit[0].id]))
+        assert scan.smallest_first() == expected
