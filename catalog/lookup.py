@@ -82,6 +82,9 @@ class Index(Generic[T]):
         self._label_index = {r.label: i for i, r in enumerate(self._rows)}
         self._key_table = sorted({(k, i) for i, r in enumerate(self._rows) for k in r.name_keys})
         self._token_table = sorted({(t, i) for i, r in enumerate(self._rows) for ts in r.name_tokens for t in ts})
+        self._rows_with: dict[str, set[int]] = {}   # token -> rows with a name that has it
+        for t, i in self._token_table:
+            self._rows_with.setdefault(t, set()).add(i)
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -124,10 +127,21 @@ class Index(Generic[T]):
         return found
 
     def suggest(self, query: str, limit: int = 5) -> list[str]:
-        """Did-you-mean labels, best first."""
+        """Did-you-mean labels, best first: the entries with a name the query contains whole
+        (words typed around a name: 'kv cache please'), the longest such name first; then fuzzy
+        matches."""
+        q_tokens = tokens(query)
+        within = []
+        for i in set().union(*(self._rows_with.get(t, ()) for t in q_tokens)):
+            row = self._rows[i]
+            longest = max((len(t) for t in row.name_tokens if t and t <= q_tokens), default=0)
+            if longest:
+                within.append((-longest, len(row.key), i))
+        within.sort()
         hits = process.extract(query.lower(), self._choices, scorer=fuzz.WRatio,
                                processor=str.lower, limit=limit, score_cutoff=50)
-        return [self._rows[i].label for _, _, i in hits]
+        ranked = [i for *_, i in within] + [i for _, _, i in hits]
+        return [self._rows[i].label for i in dict.fromkeys(ranked)][:limit]
 
     def _prefix_rows(self, table: list[tuple[str, int]], prefix: str) -> set[int]:
         """Rows with an entry in ``table`` (sorted (text, row)) that starts with ``prefix``."""

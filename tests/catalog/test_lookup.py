@@ -57,6 +57,18 @@ def test_miss_suggests():
     assert not m.found and m.suggestions
 
 
+@pytest.mark.parametrize(("kind", "text", "first"), [
+    ("glossary", "kv cache please", "KV cache"),
+    ("models", "llama 3.1 8b instruct gguf", "llama-3.1-8b"),
+    ("hardware", "my 3090 card", "rtx-3090"),
+])
+def test_a_name_with_words_around_it_is_suggested_first(kind, text, first):
+    """Extra words around a whole name: that name is the first suggestion (fuzzy scoring alone
+    ranked 'KV cache' fifth for 'kv cache private')."""
+    m = getattr(R, kind).resolve(text)
+    assert not m.found and m.suggestions[0] == first
+
+
 def test_long_tail_gpu():
     """A GPU no curated list has comes from the TechPowerUp database."""
     s = R.setup("quadro p6000")
