@@ -40,7 +40,7 @@ class Action:
         return self.url is not None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # ~20 per /willitrun answer: slots halve the cost of making one
 class MenuChoice:
     """One option of a select menu: ``value`` is what the menu's option is set to."""
 
