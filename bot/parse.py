@@ -123,6 +123,7 @@ _NP_RE = re.compile(r"\b(?:np|parallel|slots?)\s*[=:]?\s*(\d{1,3})\b|\b(\d{1,3})
 _RAM_RE = re.compile(r"\b(\d{1,4})\s*gb?\s+(?:of\s+)?(?:system\s+)?ram\b|\bram\s*[=:]?\s*(\d{1,4})\s*(?:gb?)?\b", re.IGNORECASE)
 _BACKEND_RE = re.compile(r"\b(cuda|rocm|metal|vulkan|sycl)\b", re.IGNORECASE)
 _SPLIT_ON_RE = re.compile(r"\s+(?:on|with|using|@)\s+|\s*\|\s*", re.IGNORECASE)
+_VERSUS_RE = re.compile(r"\s+(?:vs\.?|versus|against)\s+", re.IGNORECASE)
 
 
 def _strip(text: str, span: tuple[int, int]) -> str:
@@ -221,6 +222,15 @@ def parse_costvscloud(text: str) -> dict[str, Any]:
     if m:
         out["hours_per_day"] = float(m.group(1))
         text = _strip(text, m.span())
+    versus = _VERSUS_RE.split(text, maxsplit=1)
+    if len(versus) == 2:   # "llama 3.1 70b on 2x 3090 vs gpt-4.1": the local side first
+        local, out["api"] = versus[0].strip(), versus[1].strip()
+        parts = _SPLIT_ON_RE.split(local, maxsplit=1)
+        if len(parts) == 2:
+            out["model"], out["hardware"] = parts[0].strip(), parts[1].strip()
+        else:
+            out["hardware"] = local
+        return {k: v for k, v in out.items() if v not in ("", None)}
     parts = _SPLIT_ON_RE.split(text, maxsplit=1)
     if len(parts) == 2:
         out["api"], out["hardware"] = parts[0].strip(), parts[1].strip()

@@ -20,7 +20,13 @@ def cost_card(opts: dict) -> Card:
     if not cat.api_prices:
         return error_card("No API prices", "The catalog has no API price table yet.")
     if opts.get("api"):
-        api = need(r.api_prices.resolve(str(opts["api"])), "API model", "sonnet 4.5")
+        match = r.api_prices.resolve(str(opts["api"]))
+        if not (match.found or match.candidates or match.suggestions):
+            providers = ", ".join(sorted({p.provider for p in cat.api_prices.values()}))
+            return error_card("Unknown API model", (
+                f"I have no price for '{match.query.strip()}'. Priced so far: {providers} (e.g. `sonnet 4.5`, "
+                "`deepseek chat`); a price is added only from the provider's own pricing page."))
+        api = need(match, "API model", "sonnet 4.5")
     else:
         # No API named: compare with the cheapest priced model, and say so.
         api = min(cat.api_prices.values(), key=lambda p: p.input_usd_per_mtok + p.output_usd_per_mtok)
@@ -84,4 +90,4 @@ COMMAND = Command("costvscloud", "Local hardware + electricity vs a cloud API: m
                    Option("tokens_per_day", "Tokens per day (e.g. 2M)", type="float", min_value=1),
                    Option("kwh_price", "Electricity price, USD per kWh", type="float", min_value=0),
                    Option("hours_per_day", "Hours of use per day (informational)", type="float", min_value=0)),
-                  examples=("/costvscloud 2M tokens/day sonnet 4.5 on 3090",))
+                  examples=("/costvscloud 2M tokens/day sonnet 4.5 on 3090", "/costvscloud llama 3.1 70b on 2x 3090 vs sonnet 4.5"))

@@ -37,6 +37,17 @@ def test_compare_and_cost():
     assert o["tokens_per_day"] == 2_000_000 and o["api"] == "gpt-4o" and o["hardware"] == "3090"
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    ("llama 3.1 70b on 2x 3090 vs gpt-4.1", {"model": "llama 3.1 70b", "hardware": "2x 3090", "api": "gpt-4.1"}),
+    ("2x 3090 versus sonnet 4.5", {"hardware": "2x 3090", "api": "sonnet 4.5"}),
+    ("1M tokens/day qwen3 32b on 4090 against deepseek chat",
+     {"tokens_per_day": 1_000_000, "model": "qwen3 32b", "hardware": "4090", "api": "deepseek chat"}),
+])
+def test_cost_against_an_api(text, expected):
+    """'local vs API': the local model and hardware first, the API after vs / versus / against."""
+    assert parse_options(REG.get("costvscloud"), text) == expected
+
+
 @pytest.mark.parametrize("text,value", [("32k", 32768), ("8192", 8192), ("128K", 131072)])
 def test_context_units(text, value):
     """Contexts count k as 1,024."""

@@ -75,3 +75,9 @@ async def test_huge_log_is_bounded():
     text = ("INFO ok\n" * 20_000) + "CUDA out of memory. Tried to allocate 2.00 GiB"
     card = await run_text("troubleshoot", text)
     assert card.verdict in ("info", "error")
+
+
+async def test_an_api_without_a_price_names_the_priced_providers():
+    """No price and no near name: say which providers are priced, instead of a bare 'unknown'."""
+    card = await run_text("costvscloud", "llama 3.1 70b on 2x 3090 vs zz-unpriced-model")
+    assert card.verdict == "error" and "Anthropic" in card.summary and "DeepSeek" in card.summary
