@@ -120,6 +120,9 @@ def render_samples(cards) -> tuple[list[float], list[float]]:
 
 
 def main() -> int:
+    from bot.cli import start
+
+    start()   # as every mode of the bot starts: catalog and registry loaded, then frozen out of the GC's way
     cat = get_catalog()
     r = get_resolver()
     for index in (r.models, r.hardware, r.glossary):  # build the indexes first
