@@ -180,12 +180,18 @@ def parse_willitrun(text: str) -> dict[str, Any]:
         else:
             kept.append(w)
     text = " ".join(kept)
-    parts = _SPLIT_ON_RE.split(text, maxsplit=1)
-    if len(parts) == 2:
-        out["model"], out["hardware"] = parts[0].strip(), parts[1].strip()
+    pair = _split_on(text)
+    if pair is not None:
+        out["model"], out["hardware"] = pair
     else:
         out.update(_split_model_hardware(text))
     return {k: v for k, v in out.items() if v not in ("", None)}
+
+
+def _split_on(text: str) -> tuple[str, str] | None:
+    """'<left> on <right>' (or with / using / @ / |) -> (left, right); None without one."""
+    parts = _SPLIT_ON_RE.split(text, maxsplit=1)
+    return (parts[0].strip(), parts[1].strip()) if len(parts) == 2 else None
 
 
 def _split_model_hardware(text: str) -> dict[str, str]:
@@ -225,17 +231,9 @@ def parse_costvscloud(text: str) -> dict[str, Any]:
     versus = _VERSUS_RE.split(text, maxsplit=1)
     if len(versus) == 2:   # "llama 3.1 70b on 2x 3090 vs gpt-4.1": the local side first
         local, out["api"] = versus[0].strip(), versus[1].strip()
-        parts = _SPLIT_ON_RE.split(local, maxsplit=1)
-        if len(parts) == 2:
-            out["model"], out["hardware"] = parts[0].strip(), parts[1].strip()
-        else:
-            out["hardware"] = local
-        return {k: v for k, v in out.items() if v not in ("", None)}
-    parts = _SPLIT_ON_RE.split(text, maxsplit=1)
-    if len(parts) == 2:
-        out["api"], out["hardware"] = parts[0].strip(), parts[1].strip()
-    elif text.strip():
-        out["api"] = text.strip()
+        out["model"], out["hardware"] = _split_on(local) or (None, local)
+    else:
+        out["api"], out["hardware"] = _split_on(text) or (text.strip(), None)
     return {k: v for k, v in out.items() if v not in ("", None)}
 
 
